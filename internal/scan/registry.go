@@ -77,37 +77,39 @@ func (r *Registry) Order(names []string) ([]Scanner, error) {
 		seen[n] = true
 		wanted = append(wanted, n)
 	}
-	const (
-		unvisited = iota
-		visiting
-		done
-	)
-	state := map[string]int{}
+	// Stable topological sort: repeatedly take the first scanner, in the
+	// given order, whose dependencies are all placed.
+	placed := map[string]bool{}
 	var out []Scanner
-	var visit func(n string, path []string) error
-	visit = func(n string, path []string) error {
-		switch state[n] {
-		case done:
-			return nil
-		case visiting:
-			return fmt.Errorf("scanner dependency cycle: %s", strings.Join(append(path, n), " -> "))
+	for len(out) < len(wanted) {
+		progress := false
+		for _, n := range wanted {
+			if placed[n] || !r.depsPlaced(n, seen, placed) {
+				continue
+			}
+			placed[n] = true
+			out = append(out, r.byName[n])
+			progress = true
+			break
 		}
-		state[n] = visiting
-		for _, dep := range r.byName[n].Info().DependsOn {
-			if seen[dep] {
-				if err := visit(dep, append(path, n)); err != nil {
-					return err
+		if !progress {
+			var stuck []string
+			for _, n := range wanted {
+				if !placed[n] {
+					stuck = append(stuck, n)
 				}
 			}
-		}
-		state[n] = done
-		out = append(out, r.byName[n])
-		return nil
-	}
-	for _, n := range wanted {
-		if err := visit(n, nil); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("scanner dependency cycle among: %s", strings.Join(stuck, ", "))
 		}
 	}
 	return out, nil
+}
+
+func (r *Registry) depsPlaced(n string, wanted, placed map[string]bool) bool {
+	for _, dep := range r.byName[n].Info().DependsOn {
+		if wanted[dep] && !placed[dep] {
+			return false
+		}
+	}
+	return true
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"log/slog"
 	"time"
 )
 
@@ -117,6 +118,10 @@ type Run struct {
 	Workers  int
 	CacheDir string // <output>/cache: where downloads such as analytics.csv go
 	Prior    Lookup
+	Log      *slog.Logger
+	// NoFastCache is --no-fast-cache: per-run caches shared between
+	// domains (such as the SMTP results of trustymail) are off.
+	NoFastCache bool
 }
 
 // ErrSkip is returned by Prepare to skip a domain.

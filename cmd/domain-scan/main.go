@@ -1,0 +1,84 @@
+// Command domain-scan scans lists of domains for web and mail security
+// hygiene. See README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // the run could not be done
+	exitUsage       = 2   // bad command line
+	exitInterrupted = 130 // stopped by a signal; results so far are written
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError is a command-line mistake: exit 2 and a hint.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// errInterrupted ends a run that a signal stopped after writing its results.
+var errInterrupted = errors.New("interrupted")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(commandLine(args), stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	switch {
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(stderr, "Interrupted: results so far are written; run again with --cache to resume.")
+		return exitInterrupted
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "Error: %v\nTry: %s --help\n", err, cmd.CommandPath())
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return exitFailed
+	}
+}
+
+// commandLine is the run's command as meta.json records it.
+func commandLine(args []string) string {
+	return strings.Join(append([]string{"domain-scan"}, args...), " ")
+}
+
+func newRoot(command string, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "domain-scan",
+		Short: "Scan domains for HTTPS, TLS and email security hygiene",
+		Long: `domain-scan scans lists of domains for web and mail security hygiene, locally
+with a worker pool or (later) fanned out to AWS Lambda. It is a drop-in
+replacement for 18F's Python domain-scan: same commands, flags, CSV headers,
+cache layout and meta.json.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       version,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout))
+	return root
+}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/domainscan/domain-scan/internal/cache"
+	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/engine"
+	"github.com/domainscan/domain-scan/internal/output"
+	"github.com/domainscan/domain-scan/internal/progress"
+	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/scanners/all"
+)
+
+// scanFlags are the general flags of `scan`, named as in the original.
+type scanFlags struct {
+	scan        string
+	cache       bool
+	debug       bool
+	meta        bool
+	sort        bool
+	serial      bool
+	suffix      string
+	output      string
+	workers     int
+	noFastCache bool
+	scanTimeout secondsOrDuration
+	format      string
+	json        bool
+	quiet       bool
+
+	// Reserved for the Lambda executor.
+	lambda         bool
+	lambdaProfile  string
+	lambdaRetries  int
+	lambdaFunction string
+	lambdaBatch    int
+}
+
+func newScanCmd(command string, stderr io.Writer) *cobra.Command {
+	f := &scanFlags{scanTimeout: secondsOrDuration(engine.DefaultScanTimeout)}
+	reg, regErr := all.Registry()
+	owners := map[string]string{} // scanner flag -> scanner
+	cmd := &cobra.Command{
+		Use:   "scan <domains> --scan=<scanner>[,<scanner>...] [flags]",
+		Short: "Scan domains with one or more scanners",
+		Long: `Scan every domain with each scanner and write results/<scanner>.csv,
+cache/<scanner>/<domain>.json and results/meta.json under --output.
+
+<domains> is a comma-separated list (a.gov,b.gov), a CSV file whose first
+column holds domains, or an http(s) URL of such a CSV.`,
+		Example: `  domain-scan scan 'a.gov,b.gov' --scan=noop
+  domain-scan scan agencies.csv --scan=noop,analytics --analytics=dap.csv --meta --workers=200
+  domain-scan scan https://example.org/domains.csv --scan=noop --output=run1 --cache --sort`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if regErr != nil {
+				return regErr
+			}
+			return runScan(cmd, args, f, reg, owners, command, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.scan, "scan", "", "comma-separated scanners to run (see `domain-scan scanners`)")
+	fl.StringVar(&f.output, "output", "./", "directory for cache/ and results/")
+	fl.BoolVar(&f.cache, "cache", false, "use cached results from cache/<scanner>/<domain>.json where present (resumes an interrupted run)")
+	fl.BoolVar(&f.meta, "meta", false, "append error and timing columns to every row")
+	fl.BoolVar(&f.sort, "sort", false, "sort each results CSV by domain when done (every row is kept)")
+	fl.StringVar(&f.suffix, "suffix", "", "append this suffix to every domain (\"virginia.gov\": acme -> acme.virginia.gov)")
+	fl.IntVar(&f.workers, "workers", 0, "workers per scanner (default: the scanner's own, else 10)")
+	fl.BoolVar(&f.serial, "serial", false, "one worker per scanner")
+	fl.Var(&f.scanTimeout, "scan-timeout", "absolute time limit of one domain's scan, per scanner (seconds or a duration)")
+	fl.BoolVar(&f.noFastCache, "no-fast-cache", false, "do not share per-run results between domains (e.g. mail servers)")
+	fl.StringVar(&f.format, "format", "csv", "result formats: csv, jsonl or csv,jsonl")
+	fl.BoolVar(&f.json, "json", false, "also write results/<scanner>.jsonl (same as --format=csv,jsonl)")
+	fl.BoolVar(&f.debug, "debug", false, "log debug details")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress display")
+	fl.BoolVar(&f.lambda, "lambda", false, "run Lambda-capable scanners in AWS Lambda (not available yet)")
+	fl.StringVar(&f.lambdaProfile, "lambda-profile", "", "AWS profile for --lambda")
+	fl.IntVar(&f.lambdaRetries, "lambda-retries", 0, "retries of a failed Lambda scan")
+	fl.StringVar(&f.lambdaFunction, "lambda-function", "task_{scanner}", "Lambda function name template")
+	fl.IntVar(&f.lambdaBatch, "lambda-batch", 1, "domains per Lambda invocation")
+
+	// Every scanner's own flags are known up front, so one parse handles all
+	// and a typo is an error instead of being ignored.
+	if regErr == nil {
+		for _, name := range reg.Names() {
+			s, _ := reg.Get(name)
+			fd, ok := s.(scan.FlagDefiner)
+			if !ok {
+				continue
+			}
+			gfs := flag.NewFlagSet(name, flag.ContinueOnError)
+			fd.DefineFlags(gfs)
+			gfs.VisitAll(func(gf *flag.Flag) {
+				if fl.Lookup(gf.Name) != nil && regErr == nil {
+					regErr = fmt.Errorf("flag --%s of scanner %s is already defined (by %q)", gf.Name, name, owners[gf.Name])
+					return
+				}
+				owners[gf.Name] = name
+				fl.AddGoFlag(gf)
+			})
+		}
+	}
+	return cmd
+}
+
+func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry, owners map[string]string, command string, stderr io.Writer) error {
+	if len(args) != 1 {
+		return usagef("scan takes one <domains> argument (a comma list without spaces, a CSV path or a URL); got %d", len(args))
+	}
+	if strings.TrimSpace(f.scan) == "" {
+		return usagef("--scan is required, e.g. --scan=noop (see `domain-scan scanners`)")
+	}
+	scanners, err := reg.Order(splitList(f.scan))
+	if err != nil {
+		return usageError{err}
+	}
+	if f.lambdaProfile != "" && !f.lambda {
+		return usagef("--lambda-profile needs --lambda")
+	}
+	if f.lambda {
+		return usagef("--lambda is not available in this build yet; run without it to scan locally")
+	}
+	if f.workers < 0 {
+		return usagef("--workers must be positive, got %d", f.workers)
+	}
+	csvOut, jsonlOut, err := parseFormats(f.format, f.json)
+	if err != nil {
+		return err
+	}
+	selected := map[string]bool{}
+	for _, s := range scanners {
+		selected[s.Info().Name] = true
+	}
+
+	// Logs and progress share stderr; results never go to stdout.
+	mode := progress.Plain
+	if f.quiet {
+		mode = progress.Off
+	} else if fd, ok := stderr.(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
+		mode = progress.Live
+	}
+	disp := progress.New(stderr, mode, 5*time.Second)
+	defer disp.Close()
+	level := slog.LevelWarn
+	if f.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(disp.Writer(), &slog.HandlerOptions{Level: level}))
+
+	options := map[string]map[string]string{}
+	cmd.Flags().Visit(func(pf *pflag.Flag) {
+		owner, ok := owners[pf.Name]
+		if !ok {
+			return
+		}
+		if !selected[owner] {
+			log.Warn("flag ignored: its scanner is not in --scan", "flag", "--"+pf.Name, "scanner", owner)
+			return
+		}
+		if options[owner] == nil {
+			options[owner] = map[string]string{}
+		}
+		options[owner][pf.Name] = pf.Value.String()
+	})
+
+	start := time.Now()
+	cacheDir := filepath.Join(f.output, "cache")
+	resultsDir := filepath.Join(f.output, "results")
+	for _, d := range []string{cacheDir, resultsDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create output directory: %w", err)
+		}
+	}
+
+	// First signal: stop starting scans. Second: abort the ones in flight.
+	ctx, stop := context.WithCancel(cmd.Context())
+	defer stop()
+	abort, abortNow := context.WithCancel(context.Background())
+	defer abortNow()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+		case <-abort.Done():
+			return
+		}
+		log.Warn("interrupt: finishing the scans in flight; interrupt again to abort them")
+		stop()
+		select {
+		case <-sigs:
+			log.Warn("second interrupt: aborting the scans in flight")
+			abortNow()
+		case <-abort.Done():
+		}
+	}()
+
+	list, err := domains.Prepare(ctx, args[0], domains.Options{
+		Suffix:      f.suffix,
+		SpoolDir:    cacheDir,
+		DownloadDir: cacheDir,
+		OnInvalid: func(i domains.Issue) {
+			log.Warn("invalid domain skipped", "where", i.String())
+		},
+		OnDuplicate: func(i domains.Issue) {
+			log.Debug("duplicate domain dropped", "where", i.String())
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("read domains: %w", err)
+	}
+	defer list.Close()
+	st := list.Stats()
+	if st.Invalid > 0 || st.Duplicates > 0 {
+		log.Warn("input summary", "entries", st.Entries, "valid", st.Valid, "invalid_skipped", st.Invalid, "duplicates_dropped", st.Duplicates)
+	}
+	if list.Len() == 0 {
+		return fmt.Errorf("no valid domains in %q", args[0])
+	}
+
+	runID := uuid.NewString()
+	store := cache.New(cacheDir)
+	for _, s := range scanners {
+		ini, ok := s.(scan.Initializer)
+		if !ok {
+			continue
+		}
+		err := ini.Init(ctx, scan.Run{
+			ID: runID, Method: "local", Workers: engine.WorkersFor(s.Info(), f.workers, f.serial),
+			CacheDir: cacheDir, Prior: store, Log: log.With("scanner", s.Info().Name), NoFastCache: f.noFastCache,
+		})
+		if err != nil {
+			return fmt.Errorf("init %s: %w", s.Info().Name, err)
+		}
+	}
+
+	eng, err := engine.New(engine.Config{
+		ResultsDir: resultsDir, Cache: store, UseCache: f.cache, Meta: f.meta,
+		CSV: csvOut, JSONL: jsonlOut, Workers: f.workers, Serial: f.serial,
+		ScanTimeout: time.Duration(f.scanTimeout), RunID: runID, Options: options,
+		Abort: abort, Logger: log, Progress: progressAdapter{disp},
+	})
+	if err != nil {
+		return err
+	}
+	sum, runErr := eng.Run(ctx, scanners, list)
+	if runErr == nil && f.sort && csvOut {
+		for _, ss := range sum.Scanners {
+			if !ss.Ran {
+				continue
+			}
+			p := filepath.Join(resultsDir, ss.Name+".csv")
+			if err := output.SortCSV(p, cacheDir, 0); err != nil {
+				runErr = fmt.Errorf("sort %s: %w", p, err)
+				break
+			}
+		}
+	}
+	end := time.Now()
+
+	meta := output.Meta{
+		Command:     command,
+		ScanUUID:    runID,
+		Start:       start,
+		End:         end,
+		Durations:   map[string]output.Timing{},
+		Interrupted: sum.Interrupted,
+		Extra:       map[string]any{"counts": countsFor(st, sum)},
+	}
+	for _, ss := range sum.Scanners {
+		if ss.Ran {
+			meta.Durations[ss.Name] = output.Timing{Start: ss.Start, End: ss.End}
+		}
+	}
+	if err := output.WriteMeta(resultsDir, meta); err != nil && runErr == nil {
+		runErr = fmt.Errorf("write meta.json: %w", err)
+	}
+	if !f.quiet {
+		disp.Close()
+		for _, ss := range sum.Scanners {
+			c := ss.Counts
+			fmt.Fprintf(stderr, "%s: %d domains: %d ok, %d failed, %d timed out, %d skipped, %d from cache",
+				ss.Name, c.Total, c.OK, c.Failed, c.Timeout, c.Skipped, c.Cached)
+			if c.Interrupted+c.NotStarted > 0 {
+				fmt.Fprintf(stderr, ", %d interrupted, %d not started", c.Interrupted, c.NotStarted)
+			}
+			fmt.Fprintln(stderr)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if sum.Interrupted {
+		return errInterrupted
+	}
+	return nil
+}
+
+func countsFor(st domains.Stats, sum engine.Summary) map[string]any {
+	per := map[string]any{}
+	for _, ss := range sum.Scanners {
+		per[ss.Name] = ss.Counts
+	}
+	return map[string]any{
+		"input": map[string]int64{
+			"entries": st.Entries, "valid": st.Valid, "invalid": st.Invalid, "duplicates": st.Duplicates,
+		},
+		"scanners": per,
+	}
+}
+
+// progressAdapter gives the display the engine's interface.
+type progressAdapter struct{ d *progress.Display }
+
+func (a progressAdapter) Begin(name string, total int64) engine.Counter {
+	return a.d.Begin(name, total)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseFormats(format string, jsonFlag bool) (csvOut, jsonlOut bool, err error) {
+	for _, f := range splitList(strings.ToLower(format)) {
+		switch f {
+		case "csv":
+			csvOut = true
+		case "jsonl", "ndjson", "json":
+			jsonlOut = true
+		default:
+			return false, false, usagef("--format: unknown format %q (csv, jsonl)", f)
+		}
+	}
+	if jsonFlag {
+		csvOut, jsonlOut = true, true
+	}
+	if !csvOut && !jsonlOut {
+		csvOut = true
+	}
+	return csvOut, jsonlOut, nil
+}
+
+// secondsOrDuration accepts the original's plain seconds ("60") or a Go
+// duration ("90s", "2m").
+type secondsOrDuration time.Duration
+
+func (d *secondsOrDuration) String() string { return time.Duration(*d).String() }
+func (d *secondsOrDuration) Type() string   { return "duration" }
+func (d *secondsOrDuration) Set(v string) error {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n <= 0 {
+			return errors.New("must be positive")
+		}
+		*d = secondsOrDuration(time.Duration(n * float64(time.Second)))
+		return nil
+	}
+	x, err := time.ParseDuration(v)
+	if err != nil || x <= 0 {
+		return fmt.Errorf("%q is not a positive number of seconds or a duration such as 90s", v)
+	}
+	*d = secondsOrDuration(x)
+	return nil
+}

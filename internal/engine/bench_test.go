@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/domainscan/domain-scan/internal/cache"
+	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/scanners/noop"
+)
+
+// genSource makes domain names on the fly, so the benchmark's input costs
+// no memory of its own.
+type genSource int64
+
+func (g genSource) Len() int64 { return int64(g) }
+func (g genSource) Range(fn func(string) bool) error {
+	for i := range int64(g) {
+		if !fn(fmt.Sprintf("host%07d.agency%03d.gov", i, i%997)) {
+			break
+		}
+	}
+	return nil
+}
+
+// peakHeap samples the heap in use until stop is closed.
+func peakHeap(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+// BenchmarkEngineNoop measures whole runs of noop (CSV rows and one cache
+// file per domain) with 1,000 workers. Run it with -benchtime=1x:
+//
+//	go test -run=^$ -bench=EngineNoop -benchtime=1x ./internal/engine/
+func BenchmarkEngineNoop(b *testing.B) {
+	for _, n := range []int64{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("domains=%d", n), func(b *testing.B) {
+			if testing.Short() && n > 100_000 {
+				b.Skip("long")
+			}
+			var total time.Duration
+			var peak uint64
+			for range b.N {
+				dir := b.TempDir()
+				e, err := New(Config{
+					ResultsDir: filepath.Join(dir, "results"), Cache: cache.New(filepath.Join(dir, "cache")),
+					Workers: 1000, RunID: "bench",
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				stop := make(chan struct{})
+				pk := peakHeap(stop)
+				start := time.Now()
+				var done atomic.Int64
+				sum, err := e.Run(context.Background(), []scan.Scanner{noop.New()}, genSource(n))
+				total += time.Since(start)
+				close(stop)
+				peak = max(peak, <-pk)
+				if err != nil {
+					b.Fatal(err)
+				}
+				done.Add(sum.Scanners[0].Counts.OK)
+				if done.Load() != n {
+					b.Fatalf("%d ok of %d", done.Load(), n)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "domains/s")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

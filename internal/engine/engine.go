@@ -1,0 +1,383 @@
+// Package engine runs scanners over a stream of domains: one worker pool per
+// scanner, scanners in dependency order, an absolute deadline per scan, the
+// cache, and one writer goroutine per output file.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/domainscan/domain-scan/internal/cache"
+	"github.com/domainscan/domain-scan/internal/output"
+	"github.com/domainscan/domain-scan/internal/scan"
+)
+
+// DefaultWorkers is the pool size when neither --workers nor the scanner says.
+const DefaultWorkers = 10
+
+// DefaultScanTimeout bounds one domain's pipeline for one scanner.
+const DefaultScanTimeout = 60 * time.Second
+
+// Source streams the domains of a run. Range may be called once per scanner.
+type Source interface {
+	Len() int64
+	Range(fn func(domain string) bool) error
+}
+
+// Progress receives per-scanner progress. Implementations must be safe for
+// concurrent use.
+type Progress interface {
+	Begin(scanner string, total int64) Counter
+}
+
+// Counter counts finished domains of one scanner.
+type Counter interface {
+	Add(s scan.Status)
+	End()
+}
+
+// Config is what a run needs besides its scanners and domains.
+type Config struct {
+	// ResultsDir receives <scanner>.csv (and .jsonl).
+	ResultsDir string
+	// Cache is the per-domain cache; it is always written.
+	Cache *cache.Store
+	// UseCache serves results from the cache when present (--cache).
+	UseCache bool
+	// Meta appends the meta columns (--meta).
+	Meta bool
+	// CSV and JSONL select the result formats.
+	CSV, JSONL bool
+	// Workers is --workers (0 when not given); Serial is --serial.
+	Workers int
+	Serial  bool
+	// ScanTimeout is the absolute deadline of one domain's pipeline.
+	ScanTimeout time.Duration
+	// RunID is the scan_uuid.
+	RunID string
+	// Options holds, per scanner, the scanner's own flags that were set.
+	Options map[string]map[string]string
+	// Abort, when done, cancels scans in flight (the second Ctrl-C). Until
+	// then a cancelled run context only stops new scans from starting.
+	Abort    context.Context
+	Logger   *slog.Logger
+	Progress Progress
+}
+
+// WorkersFor applies the precedence --serial, --workers, the scanner's
+// default, DefaultWorkers. Unlike the original there is no cap: workers are
+// goroutines.
+func WorkersFor(info scan.Info, workers int, serial bool) int {
+	switch {
+	case serial:
+		return 1
+	case workers > 0:
+		return workers
+	case info.Workers > 0:
+		return info.Workers
+	default:
+		return DefaultWorkers
+	}
+}
+
+// Counts tallies the outcomes of one scanner.
+type Counts struct {
+	Total       int64 `json:"domains"`
+	OK          int64 `json:"ok"`
+	Failed      int64 `json:"failed"`
+	Timeout     int64 `json:"timeout"`
+	Skipped     int64 `json:"skipped"`
+	Interrupted int64 `json:"interrupted"`
+	Cached      int64 `json:"from_cache"`
+	NotStarted  int64 `json:"not_started"`
+	Rows        int64 `json:"rows"`
+}
+
+// ScannerSummary is one scanner's part of a run.
+type ScannerSummary struct {
+	Name       string
+	Workers    int
+	Start, End time.Time
+	Counts     Counts
+	Ran        bool
+}
+
+// Summary is what Run reports.
+type Summary struct {
+	Scanners    []ScannerSummary
+	Interrupted bool
+}
+
+// Engine runs scanners.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New checks cfg and returns an engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.ResultsDir == "" || cfg.Cache == nil {
+		return nil, errors.New("engine: results dir and cache are required")
+	}
+	if !cfg.CSV && !cfg.JSONL {
+		cfg.CSV = true
+	}
+	if cfg.ScanTimeout <= 0 {
+		cfg.ScanTimeout = DefaultScanTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Run scans every domain of src with each scanner, in the given order (see
+// scan.Registry.Order). Cancelling ctx stops new scans from starting; the
+// scans in flight finish (or time out, or stop when cfg.Abort is done), all
+// outputs are flushed and Summary.Interrupted is set. Domain failures are
+// records, never errors: an error means the run itself could not go on.
+func (e *Engine) Run(ctx context.Context, scanners []scan.Scanner, src Source) (Summary, error) {
+	var sum Summary
+	if err := os.MkdirAll(e.cfg.ResultsDir, 0o755); err != nil {
+		return sum, fmt.Errorf("create results dir: %w", err)
+	}
+	// Like the original, stale results are removed so that no file mixes runs.
+	for _, pat := range []string{"*.csv", "*.jsonl"} {
+		old, _ := filepath.Glob(filepath.Join(e.cfg.ResultsDir, pat))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return sum, fmt.Errorf("remove old result %s: %w", f, err)
+			}
+		}
+	}
+	for _, s := range scanners {
+		ss := ScannerSummary{Name: s.Info().Name}
+		if ctx.Err() != nil {
+			sum.Interrupted = true
+			ss.Counts.NotStarted = src.Len()
+			sum.Scanners = append(sum.Scanners, ss)
+			continue
+		}
+		ss, err := e.runScanner(ctx, s, src)
+		sum.Scanners = append(sum.Scanners, ss)
+		if err != nil {
+			return sum, err
+		}
+		if ctx.Err() != nil {
+			sum.Interrupted = true
+		}
+	}
+	return sum, nil
+}
+
+func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (ScannerSummary, error) {
+	info := s.Info()
+	sum := ScannerSummary{Name: info.Name, Workers: WorkersFor(info, e.cfg.Workers, e.cfg.Serial), Ran: true}
+	sink, err := openSink(e.cfg, info)
+	if err != nil {
+		return sum, err
+	}
+	var counter Counter = nopCounter{}
+	if e.cfg.Progress != nil {
+		counter = e.cfg.Progress.Begin(info.Name, src.Len())
+	}
+	abort := e.cfg.Abort
+	if abort == nil {
+		abort = context.Background()
+	}
+	// In-flight scans keep ctx's values but not its cancellation: the first
+	// interrupt only stops new scans. Abort cancels them.
+	scanBase, stopBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBase()
+	stopAbort := context.AfterFunc(abort, stopBase)
+	defer stopAbort()
+
+	sum.Start = time.Now()
+	jobs := make(chan string, sum.Workers)
+	records := make(chan *scan.Record, sum.Workers)
+	var counts Counts
+	var fed atomic.Int64
+
+	// The one writer of this scanner's result files.
+	writeErr := make(chan error, 1)
+	go func() {
+		writeErr <- sink.consume(records, counter, &counts, e.log)
+	}()
+
+	p := &pipeline{cfg: e.cfg, log: e.log, s: s, info: info, base: scanBase}
+	var wg sync.WaitGroup
+	for range sum.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range jobs {
+				records <- p.process(d)
+			}
+		}()
+	}
+	rangeErr := src.Range(func(d string) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		select {
+		case jobs <- d:
+			fed.Add(1)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	close(jobs)
+	wg.Wait()
+	close(records)
+	werr := <-writeErr
+	counter.End()
+	sum.End = time.Now()
+	counts.NotStarted = src.Len() - fed.Load()
+	counts.Total = src.Len()
+	sum.Counts = counts
+	cerr := sink.close()
+	switch {
+	case rangeErr != nil:
+		return sum, fmt.Errorf("read domains for %s: %w", info.Name, rangeErr)
+	case werr != nil:
+		return sum, werr
+	case cerr != nil:
+		return sum, cerr
+	}
+	e.log.Debug("scanner finished", "scanner", info.Name, "ok", counts.OK, "failed", counts.Failed,
+		"timeout", counts.Timeout, "skipped", counts.Skipped, "cached", counts.Cached)
+	return sum, nil
+}
+
+type nopCounter struct{}
+
+func (nopCounter) Add(scan.Status) {}
+func (nopCounter) End()            {}
+
+// sink owns the result files of one scanner.
+type sink struct {
+	info  scan.Info
+	meta  bool
+	files []*os.File
+	csv   *output.CSVWriter
+	jsonl *output.JSONLWriter
+}
+
+func openSink(cfg Config, info scan.Info) (*sink, error) {
+	sk := &sink{info: info, meta: cfg.Meta}
+	open := func(ext string) (*os.File, error) {
+		f, err := os.Create(filepath.Join(cfg.ResultsDir, info.Name+ext))
+		if err != nil {
+			return nil, fmt.Errorf("create results file: %w", err)
+		}
+		sk.files = append(sk.files, f)
+		return f, nil
+	}
+	if cfg.CSV {
+		f, err := open(".csv")
+		if err != nil {
+			return nil, err
+		}
+		sk.csv = output.NewCSVWriter(f)
+		// The Lambda columns arrive with the Lambda executor.
+		if err := sk.csv.Write(output.Header(info, cfg.Meta, false)); err != nil {
+			return nil, fmt.Errorf("write %s.csv header: %w", info.Name, err)
+		}
+	}
+	if cfg.JSONL {
+		f, err := open(".jsonl")
+		if err != nil {
+			sk.close()
+			return nil, err
+		}
+		sk.jsonl = output.NewJSONLWriter(f)
+	}
+	return sk, sk.flush()
+}
+
+// consume writes records as they come and flushes whenever it has caught
+// up, so rows reach the disk promptly without a write per row under load.
+func (sk *sink) consume(records <-chan *scan.Record, counter Counter, c *Counts, log *slog.Logger) error {
+	var firstErr error
+	for rec := range records {
+		count(c, rec)
+		counter.Add(rec.Status)
+		if firstErr != nil {
+			continue // keep draining so workers never block
+		}
+		if sk.csv != nil && rec.Status != scan.StatusSkipped {
+			rows, err := output.RecordRows(sk.info, rec, sk.meta)
+			if err != nil {
+				log.Warn("scanner returned malformed rows", "scanner", rec.Scanner, "domain", rec.Domain, "error", err)
+			}
+			for _, row := range rows {
+				if err := sk.csv.Write(row); err != nil {
+					firstErr = fmt.Errorf("write %s.csv: %w", sk.info.Name, err)
+				}
+			}
+			c.Rows += int64(len(rows))
+		}
+		if sk.jsonl != nil && rec.Status != scan.StatusSkipped {
+			if err := sk.jsonl.Write(rec); err != nil {
+				firstErr = fmt.Errorf("write %s.jsonl: %w", sk.info.Name, err)
+			}
+		}
+		if len(records) == 0 && firstErr == nil {
+			firstErr = sk.flush()
+		}
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return sk.flush()
+}
+
+func count(c *Counts, rec *scan.Record) {
+	switch rec.Status {
+	case scan.StatusOK:
+		c.OK++
+	case scan.StatusFailed:
+		c.Failed++
+	case scan.StatusTimeout:
+		c.Timeout++
+	case scan.StatusSkipped:
+		c.Skipped++
+	case scan.StatusInterrupted:
+		c.Interrupted++
+	}
+	if rec.Source == scan.SourceCache {
+		c.Cached++
+	}
+}
+
+func (sk *sink) flush() error {
+	if sk.csv != nil {
+		if err := sk.csv.Flush(); err != nil {
+			return fmt.Errorf("flush %s.csv: %w", sk.info.Name, err)
+		}
+	}
+	if sk.jsonl != nil {
+		if err := sk.jsonl.Flush(); err != nil {
+			return fmt.Errorf("flush %s.jsonl: %w", sk.info.Name, err)
+		}
+	}
+	return nil
+}
+
+func (sk *sink) close() error {
+	var first error
+	for _, f := range sk.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close %s: %w", f.Name(), err)
+		}
+	}
+	return first
+}
