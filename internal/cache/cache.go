@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/domainscan/domain-scan/internal/scan"
 )
@@ -29,10 +30,20 @@ type Store struct {
 	Dir string
 
 	dirs sync.Map // scanner directory path -> struct{}, known to exist
+	seq  atomic.Uint64
+	// slots bounds concurrent writes: a thousand workers writing at once
+	// only queue on the directory lock and multiply OS threads.
+	slots chan struct{}
 }
 
 // New returns a Store for the cache directory dir.
-func New(dir string) *Store { return &Store{Dir: dir} }
+// writeSlots is how many cache writes may run at once. File creation in one
+// directory gains little from more, and each blocked write holds an OS thread.
+const writeSlots = 16
+
+func New(dir string) *Store {
+	return &Store{Dir: dir, slots: make(chan struct{}, writeSlots)}
+}
 
 var _ scan.Lookup = (*Store)(nil)
 
@@ -88,17 +99,16 @@ func (s *Store) Write(scanner, domain string, data []byte) error {
 		return err
 	}
 	dir := filepath.Join(s.Dir, scanner)
+	if s.slots != nil {
+		s.slots <- struct{}{}
+		defer func() { <-s.slots }()
+	}
 	f, err := s.createTemp(dir, domain)
 	if err != nil {
 		return err
 	}
 	name := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
-		// CreateTemp makes 0600 files; the original's were 0644 (umask
-		// permitting), readable by other pipeline users.
-		err = f.Chmod(0o644)
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -116,9 +126,8 @@ func (s *Store) Write(scanner, domain string, data []byte) error {
 // is not known to exist. The name starts with '.' so that globs for
 // *.json skip it.
 func (s *Store) createTemp(dir, domain string) (*os.File, error) {
-	pattern := "." + domain + ".json.tmp-*"
 	if _, ok := s.dirs.Load(dir); ok {
-		f, err := os.CreateTemp(dir, pattern)
+		f, err := s.openTemp(dir, domain)
 		if !errors.Is(err, fs.ErrNotExist) {
 			return f, err
 		}
@@ -129,7 +138,22 @@ func (s *Store) createTemp(dir, domain string) (*os.File, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s.dirs.Store(dir, struct{}{})
-	return os.CreateTemp(dir, pattern)
+	return s.openTemp(dir, domain)
+}
+
+// openTemp creates a new temporary file named after the process and a
+// counter, which is unique without CreateTemp's random retries, and with
+// the original's 0644 mode (umask permitting) so that other pipeline users
+// can read the cache.
+func (s *Store) openTemp(dir, domain string) (*os.File, error) {
+	for {
+		name := filepath.Join(dir, fmt.Sprintf(".%s.json.tmp-%d-%d", domain, os.Getpid(), s.seq.Add(1)))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue // left over from a crashed process with our pid
+		}
+		return f, err
+	}
 }
 
 // WriteInvalid stores the failure marker Invalid.

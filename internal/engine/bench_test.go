@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -50,6 +51,21 @@ func peakHeap(stop <-chan struct{}) <-chan uint64 {
 	return out
 }
 
+// benchDir is a fresh directory under $BENCH_DIR (e.g. /dev/shm, to take
+// the disk out of the measurement) or the test's temp dir.
+func benchDir(b *testing.B) string {
+	root := os.Getenv("BENCH_DIR")
+	if root == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(root, "engine-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 // BenchmarkEngineNoop measures whole runs of noop (CSV rows and one cache
 // file per domain) with 1,000 workers. Run it with -benchtime=1x:
 //
@@ -63,7 +79,7 @@ func BenchmarkEngineNoop(b *testing.B) {
 			var total time.Duration
 			var peak uint64
 			for range b.N {
-				dir := b.TempDir()
+				dir := benchDir(b)
 				e, err := New(Config{
 					ResultsDir: filepath.Join(dir, "results"), Cache: cache.New(filepath.Join(dir, "cache")),
 					Workers: 1000, RunID: "bench",
