@@ -47,7 +47,7 @@ func New(out io.Writer, mode Mode, interval time.Duration) *Display {
 	}
 	d := &Display{mode: mode, out: out, interval: interval}
 	if mode == Live {
-		d.bars = mpb.New(mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
+		d.bars = mpb.New(mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh())
 	}
 	if mode == Plain {
 		d.stop, d.stopped = make(chan struct{}), make(chan struct{})
@@ -83,6 +83,7 @@ type Counter struct {
 	done, failed, skipped atomic.Int64
 	bar                   *mpb.Bar
 	ended                 atomic.Bool
+	endNanos              atomic.Int64 // elapsed time, frozen at End
 }
 
 // Begin starts tracking a scanner over total domains.
@@ -127,6 +128,7 @@ func (c *Counter) End() {
 	if !c.ended.CompareAndSwap(false, true) {
 		return
 	}
+	c.endNanos.Store(int64(time.Since(c.start)))
 	if c.bar != nil {
 		c.bar.SetTotal(-1, true) // complete at the current count, also when interrupted
 		c.bar.Wait()
@@ -141,8 +143,17 @@ func (c *Counter) End() {
 	c.d.mu.Unlock()
 }
 
+// elapsed stops growing when the scanner ends, so a finished line keeps its
+// final rate.
+func (c *Counter) elapsed() time.Duration {
+	if n := c.endNanos.Load(); n > 0 {
+		return time.Duration(n)
+	}
+	return time.Since(c.start)
+}
+
 func (c *Counter) rateText() string {
-	el := time.Since(c.start).Seconds()
+	el := c.elapsed().Seconds()
 	if el <= 0 {
 		return "0/s"
 	}
@@ -152,7 +163,7 @@ func (c *Counter) rateText() string {
 func (c *Counter) line() string {
 	return fmt.Sprintf("%s: %d/%d done (%s), %d failed, %d skipped, %s elapsed",
 		c.name, c.done.Load(), c.total, c.rateText(), c.failed.Load(), c.skipped.Load(),
-		time.Since(c.start).Round(time.Second))
+		c.elapsed().Round(time.Second))
 }
 
 func (d *Display) tick() {
