@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -20,7 +21,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // the run could not be done
 	exitUsage       = 2   // bad command line
-	exitInterrupted = 130 // stopped by a signal; results so far are written
+	exitInterrupted = 130 // stopped by SIGINT (128+2; SIGTERM gives 143); results so far are written
 )
 
 func main() {
@@ -35,8 +36,18 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-// errInterrupted ends a run that a signal stopped after writing its results.
-var errInterrupted = errors.New("interrupted")
+// interruptedError ends a run that a signal stopped after writing its
+// results. The exit code is the shell's 128 + signal number.
+type interruptedError struct{ sig os.Signal }
+
+func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
+
+func (e interruptedError) code() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitInterrupted
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(commandLine(args), stdout, stderr)
@@ -46,10 +57,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	var ue usageError
+	var ie interruptedError
 	switch {
-	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(stderr, "Interrupted: results so far are written; run again with --cache to resume.")
-		return exitInterrupted
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "Interrupted by %s: results so far are written; run again with --cache to resume.\n", ie.sig)
+		return ie.code()
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "Error: %v\nTry: %s --help\n", err, cmd.CommandPath())
 		return exitUsage

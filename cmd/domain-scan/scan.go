@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -183,6 +185,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	})
 
 	start := time.Now()
+	runID := uuid.NewString()
 	cacheDir := filepath.Join(f.output, "cache")
 	resultsDir := filepath.Join(f.output, "results")
 	for _, d := range []string{cacheDir, resultsDir} {
@@ -192,28 +195,16 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	}
 
 	// First signal: stop starting scans. Second: abort the ones in flight.
-	ctx, stop := context.WithCancel(cmd.Context())
-	defer stop()
-	abort, abortNow := context.WithCancel(context.Background())
-	defer abortNow()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-sigs:
-		case <-abort.Done():
-			return
+	ctx, abort, signalled, stopSignals := interrupts(cmd.Context(), log)
+	defer stopSignals()
+	// interrupted turns an error caused by the first signal into the
+	// interrupt it is.
+	interrupted := func(err error) error {
+		if sig := signalled(); sig != nil && ctx.Err() != nil {
+			return interruptedError{sig}
 		}
-		log.Warn("interrupt: finishing the scans in flight; interrupt again to abort them")
-		stop()
-		select {
-		case <-sigs:
-			log.Warn("second interrupt: aborting the scans in flight")
-			abortNow()
-		case <-abort.Done():
-		}
-	}()
+		return err
+	}
 
 	list, err := domains.Prepare(ctx, args[0], domains.Options{
 		Suffix:      f.suffix,
@@ -227,10 +218,26 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("read domains: %w", err)
+		return interrupted(fmt.Errorf("read domains: %w", err))
 	}
 	defer list.Close()
 	st := list.Stats()
+	// An interrupt before scanning still leaves a meta.json that says so.
+	notStarted := func(err error) error {
+		err = interrupted(err)
+		var ie interruptedError
+		if errors.As(err, &ie) {
+			sum := engine.Summary{Interrupted: true}
+			for _, s := range scanners {
+				sum.Scanners = append(sum.Scanners, engine.ScannerSummary{Name: s.Info().Name,
+					Counts: engine.Counts{Total: list.Len(), NotStarted: list.Len()}})
+			}
+			if merr := writeMeta(resultsDir, command, runID, start, st, sum); merr != nil {
+				return merr
+			}
+		}
+		return err
+	}
 	if st.Invalid > 0 || st.Duplicates > 0 {
 		log.Warn("input summary", "entries", st.Entries, "valid", st.Valid, "invalid_skipped", st.Invalid, "duplicates_dropped", st.Duplicates)
 	}
@@ -238,7 +245,6 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		return fmt.Errorf("no valid domains in %q", args[0])
 	}
 
-	runID := uuid.NewString()
 	store := cache.New(cacheDir)
 	for _, s := range scanners {
 		ini, ok := s.(scan.Initializer)
@@ -250,7 +256,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 			CacheDir: cacheDir, Prior: store, Log: log.With("scanner", s.Info().Name), NoFastCache: f.noFastCache,
 		})
 		if err != nil {
-			return fmt.Errorf("init %s: %w", s.Info().Name, err)
+			return notStarted(fmt.Errorf("init %s: %w", s.Info().Name, err))
 		}
 	}
 
@@ -276,24 +282,8 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 			}
 		}
 	}
-	end := time.Now()
-
-	meta := output.Meta{
-		Command:     command,
-		ScanUUID:    runID,
-		Start:       start,
-		End:         end,
-		Durations:   map[string]output.Timing{},
-		Interrupted: sum.Interrupted,
-		Extra:       map[string]any{"counts": countsFor(st, sum)},
-	}
-	for _, ss := range sum.Scanners {
-		if ss.Ran {
-			meta.Durations[ss.Name] = output.Timing{Start: ss.Start, End: ss.End}
-		}
-	}
-	if err := output.WriteMeta(resultsDir, meta); err != nil && runErr == nil {
-		runErr = fmt.Errorf("write meta.json: %w", err)
+	if err := writeMeta(resultsDir, command, runID, start, st, sum); err != nil && runErr == nil {
+		runErr = err
 	}
 	if !f.quiet {
 		disp.Close()
@@ -311,7 +301,73 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		return runErr
 	}
 	if sum.Interrupted {
-		return errInterrupted
+		if sig := signalled(); sig != nil {
+			return interruptedError{sig}
+		}
+		return interruptedError{os.Interrupt}
+	}
+	return nil
+}
+
+// interrupts wires SIGINT and SIGTERM: the first cancels the returned
+// context (no new scans), the second cancels abort (scans in flight stop).
+// signalled reports the first signal received, or nil.
+func interrupts(parent context.Context, log *slog.Logger) (ctx, abort context.Context, signalled func() os.Signal, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	abort, abortNow := context.WithCancel(context.Background())
+	var first atomic.Value
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			first.Store(sig)
+		case <-done:
+			return
+		}
+		log.Warn("interrupt: finishing the scans in flight; interrupt again to abort them")
+		cancel()
+		select {
+		case <-sigs:
+			log.Warn("second interrupt: aborting the scans in flight")
+			abortNow()
+		case <-done:
+		}
+	}()
+	signalled = func() os.Signal {
+		if v := first.Load(); v != nil {
+			return v.(os.Signal)
+		}
+		return nil
+	}
+	stop = func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+		abortNow()
+	}
+	return ctx, abort, signalled, stop
+}
+
+// writeMeta writes results/meta.json for a run that ended now.
+func writeMeta(resultsDir, command, runID string, start time.Time, st domains.Stats, sum engine.Summary) error {
+	meta := output.Meta{
+		Command:     command,
+		ScanUUID:    runID,
+		Start:       start,
+		End:         time.Now(),
+		Durations:   map[string]output.Timing{},
+		Interrupted: sum.Interrupted,
+		Extra:       map[string]any{"counts": countsFor(st, sum)},
+	}
+	for _, ss := range sum.Scanners {
+		if ss.Ran {
+			meta.Durations[ss.Name] = output.Timing{Start: ss.Start, End: ss.End}
+		}
+	}
+	if err := output.WriteMeta(resultsDir, meta); err != nil {
+		return fmt.Errorf("write meta.json: %w", err)
 	}
 	return nil
 }
@@ -374,8 +430,8 @@ func (d *secondsOrDuration) String() string { return time.Duration(*d).String() 
 func (d *secondsOrDuration) Type() string   { return "duration" }
 func (d *secondsOrDuration) Set(v string) error {
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n <= 0 {
-			return errors.New("must be positive")
+		if !(n > 0) || n > float64(math.MaxInt64/int64(time.Second)) {
+			return fmt.Errorf("%q is not a positive number of seconds (at most %d)", v, math.MaxInt64/int64(time.Second))
 		}
 		*d = secondsOrDuration(time.Duration(n * float64(time.Second)))
 		return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,11 +37,15 @@ type Store struct {
 	slots chan struct{}
 }
 
-// New returns a Store for the cache directory dir.
 // writeSlots is how many cache writes may run at once. File creation in one
 // directory gains little from more, and each blocked write holds an OS thread.
 const writeSlots = 16
 
+// MaxRead is the largest cache file Read accepts; a larger one is an error
+// (the engine then scans again) rather than an unbounded allocation.
+const MaxRead = 64 << 20
+
+// New returns a Store for the cache directory dir.
 func New(dir string) *Store {
 	return &Store{Dir: dir, slots: make(chan struct{}, writeSlots)}
 }
@@ -72,9 +77,17 @@ func (s *Store) Read(scanner, domain string) (data []byte, ok bool, err error) {
 	if err := checkNames(scanner, domain); err != nil {
 		return nil, false, err
 	}
-	data, err = os.ReadFile(s.Path(scanner, domain))
+	f, err := os.Open(s.Path(scanner, domain))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, MaxRead+1))
+	if err == nil && len(data) > MaxRead {
+		err = fmt.Errorf("cache: %s is larger than %d bytes", f.Name(), MaxRead)
 	}
 	if err != nil {
 		return nil, false, err
@@ -103,7 +116,7 @@ func (s *Store) Write(scanner, domain string, data []byte) error {
 		s.slots <- struct{}{}
 		defer func() { <-s.slots }()
 	}
-	f, err := s.createTemp(dir, domain)
+	f, err := s.createTemp(dir)
 	if err != nil {
 		return err
 	}
@@ -125,9 +138,9 @@ func (s *Store) Write(scanner, domain string, data []byte) error {
 // createTemp creates the temporary file for Write, making dir first if it
 // is not known to exist. The name starts with '.' so that globs for
 // *.json skip it.
-func (s *Store) createTemp(dir, domain string) (*os.File, error) {
+func (s *Store) createTemp(dir string) (*os.File, error) {
 	if _, ok := s.dirs.Load(dir); ok {
-		f, err := s.openTemp(dir, domain)
+		f, err := s.openTemp(dir)
 		if !errors.Is(err, fs.ErrNotExist) {
 			return f, err
 		}
@@ -138,16 +151,18 @@ func (s *Store) createTemp(dir, domain string) (*os.File, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s.dirs.Store(dir, struct{}{})
-	return s.openTemp(dir, domain)
+	return s.openTemp(dir)
 }
 
 // openTemp creates a new temporary file named after the process and a
 // counter, which is unique without CreateTemp's random retries, and with
 // the original's 0644 mode (umask permitting) so that other pipeline users
-// can read the cache.
-func (s *Store) openTemp(dir, domain string) (*os.File, error) {
+// can read the cache. The name leaves the domain out, so that it stays
+// short for the longest valid names, and does not end in .json, so that
+// globs for results skip it.
+func (s *Store) openTemp(dir string) (*os.File, error) {
 	for {
-		name := filepath.Join(dir, fmt.Sprintf(".%s.json.tmp-%d-%d", domain, os.Getpid(), s.seq.Add(1)))
+		name := filepath.Join(dir, fmt.Sprintf(".tmp-%d-%d", os.Getpid(), s.seq.Add(1)))
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			continue // left over from a crashed process with our pid

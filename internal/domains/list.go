@@ -287,6 +287,37 @@ func (c *recordCap) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// crToLF turns a lone '\r' into '\n', so that files with old Mac line
+// endings split into lines as Python's csv module split them (encoding/csv
+// would keep the '\r' inside the cell). "\r\n" is left alone.
+type crToLF struct {
+	r       *bufio.Reader
+	pending bool // the previous chunk ended in '\r'
+}
+
+func (c *crToLF) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := c.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] != '\r' {
+			continue
+		}
+		if i+1 < n {
+			if p[i+1] != '\n' {
+				p[i] = '\n'
+			}
+			continue
+		}
+		// Last byte of the chunk: look ahead without consuming.
+		if next, perr := c.r.Peek(1); perr != nil || next[0] != '\n' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
+}
+
 // readCSV takes the first cell of each record, skipping blank cells and
 // "domain" / "domain name" header rows wherever they appear (the original
 // did the same, which also tolerates concatenated exports).
@@ -295,7 +326,7 @@ func (b *builder) readCSV(name string, r io.Reader) error {
 	if p, _ := br.Peek(len(bom)); bytes.Equal(p, bom) {
 		br.Discard(len(bom))
 	}
-	rc := &recordCap{r: br}
+	rc := &recordCap{r: &crToLF{r: br}}
 	cr := csv.NewReader(rc)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true // with this, encoding/csv reports no syntax errors, only read errors

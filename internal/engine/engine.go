@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -69,6 +70,12 @@ type Config struct {
 	Abort    context.Context
 	Logger   *slog.Logger
 	Progress Progress
+	// Create opens a results file by name (noop.csv); nil means a file in
+	// ResultsDir. It is the seam for other destinations.
+	Create func(name string) (io.WriteCloser, error)
+	// MaxAbandoned is how many scans that ignored their deadline may still
+	// be running before the run stops; 0 means max(64, workers).
+	MaxAbandoned int
 }
 
 // WorkersFor applies the precedence --serial, --workers, the scanner's
@@ -158,11 +165,19 @@ func (e *Engine) Run(ctx context.Context, scanners []scan.Scanner, src Source) (
 		}
 	}
 	for _, s := range scanners {
-		ss := ScannerSummary{Name: s.Info().Name}
 		if ctx.Err() != nil {
-			sum.Interrupted = true
-			ss.Counts.NotStarted = src.Len()
+			// Not started because of an interrupt: a header-only file, so
+			// that every scanner asked for has its results file.
+			ss := ScannerSummary{Name: s.Info().Name, Counts: Counts{Total: src.Len(), NotStarted: src.Len()}}
 			sum.Scanners = append(sum.Scanners, ss)
+			sum.Interrupted = true
+			sk, err := openSink(e.cfg, s.Info())
+			if err == nil {
+				err = sk.close()
+			}
+			if err != nil {
+				return sum, err
+			}
 			continue
 		}
 		ss, err := e.runScanner(ctx, s, src)
@@ -170,7 +185,7 @@ func (e *Engine) Run(ctx context.Context, scanners []scan.Scanner, src Source) (
 		if err != nil {
 			return sum, err
 		}
-		if ctx.Err() != nil {
+		if ss.Counts.NotStarted > 0 {
 			sum.Interrupted = true
 		}
 	}
@@ -198,45 +213,53 @@ func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (Sc
 	defer stopBase()
 	stopAbort := context.AfterFunc(abort, stopBase)
 	defer stopAbort()
+	// feed stops on an interrupt, and also when the run cannot go on (a
+	// results file cannot be written, scanners that ignore deadlines pile up).
+	feed, stopFeed := context.WithCancelCause(ctx)
+	defer stopFeed(nil)
 
 	sum.Start = time.Now()
 	jobs := make(chan string, sum.Workers)
-	records := make(chan *scan.Record, sum.Workers)
+	outcomes := make(chan outcome, sum.Workers)
 	var counts Counts
 	var fed atomic.Int64
 
 	// The one writer of this scanner's result files.
 	writeErr := make(chan error, 1)
 	go func() {
-		writeErr <- sink.consume(records, counter, &counts, e.log)
+		writeErr <- sink.consume(outcomes, counter, &counts, stopFeed)
 	}()
 
-	p := &pipeline{cfg: e.cfg, log: e.log, s: s, info: info, base: scanBase}
+	p := &pipeline{cfg: e.cfg, log: e.log, s: s, info: info, base: scanBase,
+		maxAbandoned: int64(max(64, sum.Workers)), stopFeed: stopFeed}
+	if e.cfg.MaxAbandoned > 0 {
+		p.maxAbandoned = int64(e.cfg.MaxAbandoned)
+	}
 	var wg sync.WaitGroup
 	for range sum.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for d := range jobs {
-				records <- p.process(d)
+				outcomes <- p.process(d)
 			}
-		}()
+		})
 	}
 	rangeErr := src.Range(func(d string) bool {
-		if ctx.Err() != nil {
+		select {
+		case <-feed.Done():
 			return false
+		default:
 		}
 		select {
 		case jobs <- d:
 			fed.Add(1)
 			return true
-		case <-ctx.Done():
+		case <-feed.Done():
 			return false
 		}
 	})
 	close(jobs)
 	wg.Wait()
-	close(records)
+	close(outcomes)
 	werr := <-writeErr
 	counter.End()
 	sum.End = time.Now()
@@ -252,9 +275,17 @@ func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (Sc
 	case cerr != nil:
 		return sum, cerr
 	}
+	if cause := context.Cause(feed); cause != nil && !errors.Is(cause, context.Canceled) {
+		return sum, cause
+	}
 	e.log.Debug("scanner finished", "scanner", info.Name, "ok", counts.OK, "failed", counts.Failed,
 		"timeout", counts.Timeout, "skipped", counts.Skipped, "cached", counts.Cached)
 	return sum, nil
+}
+
+type namedCloser struct {
+	io.Closer
+	name string
 }
 
 type nopCounter struct{}
@@ -266,19 +297,30 @@ func (nopCounter) End()            {}
 type sink struct {
 	info  scan.Info
 	meta  bool
-	files []*os.File
+	files []namedCloser
 	csv   *output.CSVWriter
 	jsonl *output.JSONLWriter
 }
 
-func openSink(cfg Config, info scan.Info) (*sink, error) {
+func openSink(cfg Config, info scan.Info) (_ *sink, err error) {
 	sk := &sink{info: info, meta: cfg.Meta}
-	open := func(ext string) (*os.File, error) {
-		f, err := os.Create(filepath.Join(cfg.ResultsDir, info.Name+ext))
+	defer func() {
 		if err != nil {
-			return nil, fmt.Errorf("create results file: %w", err)
+			sk.close()
 		}
-		sk.files = append(sk.files, f)
+	}()
+	create := cfg.Create
+	if create == nil {
+		create = func(name string) (io.WriteCloser, error) {
+			return os.Create(filepath.Join(cfg.ResultsDir, name))
+		}
+	}
+	open := func(ext string) (io.WriteCloser, error) {
+		f, err := create(info.Name + ext)
+		if err != nil {
+			return nil, fmt.Errorf("create results file %s%s: %w", info.Name, ext, err)
+		}
+		sk.files = append(sk.files, namedCloser{f, info.Name + ext})
 		return f, nil
 	}
 	if cfg.CSV {
@@ -295,43 +337,49 @@ func openSink(cfg Config, info scan.Info) (*sink, error) {
 	if cfg.JSONL {
 		f, err := open(".jsonl")
 		if err != nil {
-			sk.close()
 			return nil, err
 		}
 		sk.jsonl = output.NewJSONLWriter(f)
 	}
-	return sk, sk.flush()
+	if err := sk.flush(); err != nil {
+		return nil, err
+	}
+	return sk, nil
 }
 
-// consume writes records as they come and flushes whenever it has caught
+// consume writes outcomes as they come and flushes whenever it has caught
 // up, so rows reach the disk promptly without a write per row under load.
-func (sk *sink) consume(records <-chan *scan.Record, counter Counter, c *Counts, log *slog.Logger) error {
+// After a write error it only counts (so workers never block) and the
+// caller stops the feed.
+func (sk *sink) consume(outcomes <-chan outcome, counter Counter, c *Counts, stop context.CancelCauseFunc) error {
 	var firstErr error
-	for rec := range records {
+	for o := range outcomes {
+		rec := o.rec
 		count(c, rec)
 		counter.Add(rec.Status)
-		if firstErr != nil {
-			continue // keep draining so workers never block
+		if firstErr != nil || rec.Status == scan.StatusSkipped {
+			continue
 		}
-		if sk.csv != nil && rec.Status != scan.StatusSkipped {
-			rows, err := output.RecordRows(sk.info, rec, sk.meta)
-			if err != nil {
-				log.Warn("scanner returned malformed rows", "scanner", rec.Scanner, "domain", rec.Domain, "error", err)
-			}
-			for _, row := range rows {
+		if sk.csv != nil {
+			for _, row := range o.rows {
 				if err := sk.csv.Write(row); err != nil {
 					firstErr = fmt.Errorf("write %s.csv: %w", sk.info.Name, err)
+					break
 				}
 			}
-			c.Rows += int64(len(rows))
+			c.Rows += int64(len(o.rows))
 		}
-		if sk.jsonl != nil && rec.Status != scan.StatusSkipped {
+		if sk.jsonl != nil && firstErr == nil {
 			if err := sk.jsonl.Write(rec); err != nil {
 				firstErr = fmt.Errorf("write %s.jsonl: %w", sk.info.Name, err)
 			}
 		}
-		if len(records) == 0 && firstErr == nil {
+		if len(outcomes) == 0 && firstErr == nil {
 			firstErr = sk.flush()
+		}
+		if firstErr != nil && stop != nil {
+			stop(firstErr)
+			stop = nil
 		}
 	}
 	if firstErr != nil {
@@ -376,7 +424,7 @@ func (sk *sink) close() error {
 	var first error
 	for _, f := range sk.files {
 		if err := f.Close(); err != nil && first == nil {
-			first = fmt.Errorf("close %s: %w", f.Name(), err)
+			first = fmt.Errorf("close %s: %w", f.name, err)
 		}
 	}
 	return first

@@ -1,16 +1,20 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/output"
 	"github.com/domainscan/domain-scan/internal/pyjson"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
@@ -30,9 +34,24 @@ type pipeline struct {
 	s    scan.Scanner
 	info scan.Info
 	base context.Context // cancelled only by Abort
+
+	// Scans abandoned at their deadline keep a goroutine until they return;
+	// past maxAbandoned of them the run stops, so memory stays bounded even
+	// with a scanner that never honours its context.
+	abandoned    atomic.Int64
+	maxAbandoned int64
+	stopFeed     context.CancelCauseFunc
 }
 
-func (p *pipeline) process(domain string) *scan.Record {
+// outcome is what a worker hands the writer: the record and its CSV rows,
+// formatted in the worker so that scanner code (Rows) never runs, or
+// panics, in the writer.
+type outcome struct {
+	rec  *scan.Record
+	rows [][]string
+}
+
+func (p *pipeline) process(domain string) outcome {
 	t := scan.Target{Domain: domain, BaseDomain: domains.BaseDomain(domain)}
 	ctx, cancel := context.WithTimeout(p.base, p.cfg.ScanTimeout)
 	defer cancel()
@@ -49,11 +68,41 @@ func (p *pipeline) process(domain string) *scan.Record {
 		case rec = <-out:
 		case <-time.After(stopGrace):
 			rec = p.failure(ctx, t, fmt.Errorf("scanner did not stop at its deadline"))
-			p.log.Warn("abandoned a scan that ignored its deadline", "scanner", p.info.Name, "domain", domain)
+			p.abandon(domain, out)
 		}
 	}
 	p.finish(rec)
-	return rec
+	return outcome{rec: rec, rows: p.rows(rec)}
+}
+
+func (p *pipeline) abandon(domain string, out <-chan *scan.Record) {
+	n := p.abandoned.Add(1)
+	go func() {
+		<-out
+		p.abandoned.Add(-1)
+	}()
+	p.log.Warn("abandoned a scan that ignored its deadline", "scanner", p.info.Name, "domain", domain, "still_running", n)
+	if n > p.maxAbandoned {
+		p.stopFeed(fmt.Errorf("scanner %s: %d scans ignored their deadline and are still running; stopping the run to keep memory bounded", p.info.Name, n))
+	}
+}
+
+// rows formats the record's CSV rows. A result whose Rows panics becomes a
+// failed record with the blank row.
+func (p *pipeline) rows(rec *scan.Record) (rows [][]string) {
+	defer func() {
+		if v := recover(); v != nil {
+			rec.Status, rec.Result, rec.Data = scan.StatusFailed, nil, nil
+			rec.Errors = append(rec.Errors, fmt.Sprintf("rows: panic: %v", v))
+			p.log.Warn("scanner rows panicked", "scanner", p.info.Name, "domain", rec.Domain, "panic", v)
+			rows, _ = output.RecordRows(p.info, rec, p.cfg.Meta)
+		}
+	}()
+	rows, err := output.RecordRows(p.info, rec, p.cfg.Meta)
+	if err != nil {
+		p.log.Warn("scanner returned malformed rows", "scanner", p.info.Name, "domain", rec.Domain, "error", err)
+	}
+	return rows
 }
 
 // run does everything that may block; process does what must happen once.
@@ -81,7 +130,7 @@ func (p *pipeline) run(ctx context.Context, t scan.Target) (rec *scan.Record) {
 			return rec
 		}
 	}
-	job := scan.Job{Target: t, RunID: p.cfg.RunID, Options: p.cfg.Options[p.info.Name], Inputs: inputs}
+	job := scan.Job{Target: t, RunID: p.cfg.RunID, Options: maps.Clone(p.cfg.Options[p.info.Name]), Inputs: inputs}
 	start := time.Now()
 	res, err := p.s.Scan(ctx, job)
 	end := time.Now()
@@ -117,22 +166,34 @@ func (p *pipeline) failure(ctx context.Context, t scan.Target, err error) *scan.
 
 // decode gives the result a JSON round trip, so that rows are built from
 // exactly what is cached, as they are for cache hits and remote results.
+// The JSON is written as the original wrote it (floats keep their ".0").
 func (p *pipeline) decode(t scan.Target, res scan.Result) *scan.Record {
-	raw, err := json.Marshal(res)
+	data, err := pyjson.Marshal(res)
 	if err != nil {
 		return p.failure(context.Background(), t, fmt.Errorf("encode result: %w", err))
 	}
-	data, err := pyjson.Reformat(raw)
-	if err != nil {
-		return p.failure(context.Background(), t, fmt.Errorf("format result: %w", err))
+	if isNull(data) {
+		return p.failure(context.Background(), t, errors.New(errNothing))
 	}
 	fresh := p.s.NewResult()
-	if err := json.Unmarshal(raw, fresh); err != nil {
+	if err := decodeJSON(data, fresh); err != nil {
 		return p.failure(context.Background(), t, fmt.Errorf("decode result: %w", err))
 	}
 	return &scan.Record{Scanner: p.info.Name, Target: t, Status: scan.StatusOK, Source: scan.SourceLocal,
 		Result: fresh, Data: data}
 }
+
+// decodeJSON keeps numbers in untyped fields as json.Number, so that a
+// cell shows 1 where the original showed 1, not 1.0.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// isNull reports a result that encodes to JSON null, which the original
+// treated as no result.
+func isNull(data []byte) bool { return bytes.Equal(bytes.TrimSpace(data), []byte("null")) }
 
 // fromCache returns the cached record, or nil to scan.
 func (p *pipeline) fromCache(t scan.Target) *scan.Record {
@@ -145,13 +206,13 @@ func (p *pipeline) fromCache(t scan.Target) *scan.Record {
 		return nil
 	}
 	rec := &scan.Record{Scanner: p.info.Name, Target: t, Source: scan.SourceCache}
-	if cache.IsInvalid(data) {
+	if cache.IsInvalid(data) || isNull(data) {
 		rec.Status = scan.StatusFailed
 		rec.Errors = []string{errNothing}
 		return rec
 	}
 	res := p.s.NewResult()
-	if err := json.Unmarshal(data, res); err != nil {
+	if err := decodeJSON(data, res); err != nil {
 		p.log.Warn("cached result does not decode, scanning again", "scanner", p.info.Name, "domain", t.Domain, "error", err)
 		return nil
 	}
@@ -167,7 +228,7 @@ func (p *pipeline) finish(rec *scan.Record) {
 		return
 	}
 	if o, ok := p.s.(scan.Observer); ok {
-		o.Observe(rec.Target, rec.Result)
+		p.observe(o, rec)
 	}
 	if rec.Source != scan.SourceCache {
 		var err error
@@ -185,6 +246,17 @@ func (p *pipeline) finish(rec *scan.Record) {
 	if len(rec.Errors) > 0 {
 		p.log.Warn("scan "+string(rec.Status), "scanner", p.info.Name, "domain", rec.Domain, "error", joinErrors(rec.Errors))
 	}
+}
+
+// observe runs the scanner's Observe hook; a panic there is recorded on
+// the domain, not allowed to stop the run.
+func (p *pipeline) observe(o scan.Observer, rec *scan.Record) {
+	defer func() {
+		if v := recover(); v != nil {
+			rec.Errors = append(rec.Errors, fmt.Sprintf("observe: panic: %v", v))
+		}
+	}()
+	o.Observe(rec.Target, rec.Result)
 }
 
 func joinErrors(errs []string) string {

@@ -232,12 +232,13 @@ func writeStrRepr(b *strings.Builder, s string) {
 
 // Timestamp formats t in UTC as the original's RFC 3339 timestamps:
 // YYYY-MM-DDTHH:MM:SS, then up to six fraction digits with trailing zeros
-// dropped, then Z. The zero time, the original's None, gives "".
+// dropped, then Z. The fraction is rounded to microseconds, as the
+// original's strict_rfc3339 did. The zero time, the original's None, gives "".
 func Timestamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.UTC().Truncate(time.Microsecond)
+	t = t.UTC().Round(time.Microsecond)
 	s := t.Format("2006-01-02T15:04:05")
 	if us := t.Nanosecond() / 1000; us != 0 {
 		s += strings.TrimRight(fmt.Sprintf(".%06d", us), "0")

@@ -28,9 +28,9 @@ func TestJSONLWriter(t *testing.T) {
 			Status: scan.StatusInterrupted, Source: scan.SourceLocal, Start: start,
 		},
 	}
-	want := `{"domain":"a.gov","base_domain":"a.gov","scanner":"demo","status":"ok","source":"local","start_time":"2018-03-25T15:01:46.123456Z","end_time":"2018-03-25T15:01:47.623456Z","duration":1.500000,"data":{"url":"https://a.gov/?x=1&y=<2>","n":1.0}}
+	want := `{"domain":"a.gov","base_domain":"a.gov","scanner":"demo","status":"ok","source":"local","start_time":"2018-03-25T15:01:46.123457Z","end_time":"2018-03-25T15:01:47.623457Z","duration":1.500000,"data":{"url":"https://a.gov/?x=1&y=<2>","n":1.0}}
 {"domain":"b.gov","base_domain":"b.gov","scanner":"demo","status":"failed","source":"cache","errors":["Scan returned nothing."],"data":null}
-{"domain":"c.gov","base_domain":"c.gov","scanner":"demo","status":"interrupted","source":"local","start_time":"2018-03-25T15:01:46.123456Z","data":null}
+{"domain":"c.gov","base_domain":"c.gov","scanner":"demo","status":"interrupted","source":"local","start_time":"2018-03-25T15:01:46.123457Z","data":null}
 `
 	var buf bytes.Buffer
 	w := NewJSONLWriter(&buf)

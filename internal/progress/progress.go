@@ -45,6 +45,8 @@ func New(out io.Writer, mode Mode, interval time.Duration) *Display {
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
+	// Logs, ticks and end lines come from several goroutines: one lock.
+	out = &syncWriter{w: out}
 	d := &Display{mode: mode, out: out, interval: interval}
 	if mode == Live {
 		d.bars = mpb.New(mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh())
@@ -59,14 +61,28 @@ func New(out io.Writer, mode Mode, interval time.Duration) *Display {
 // Writer returns where logs should go while the display is up.
 func (d *Display) Writer() io.Writer {
 	if d.bars != nil {
-		return lockedWriter{d: d}
+		return barsWriter{d: d}
 	}
 	return d.out
 }
 
-type lockedWriter struct{ d *Display }
+// syncWriter serialises writes.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
 
-func (w lockedWriter) Write(p []byte) (int, error) {
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// barsWriter prints above the live bars (mpb serialises it with its own
+// rendering), or directly once the bars are gone.
+type barsWriter struct{ d *Display }
+
+func (w barsWriter) Write(p []byte) (int, error) {
 	n, err := w.d.bars.Write(p)
 	if err != nil { // the bars are gone: write directly
 		return w.d.out.Write(p)

@@ -48,7 +48,8 @@ type Job struct {
 	Target
 	// RunID is the scan_uuid of the run.
 	RunID string `json:"run_id"`
-	// Options are this scanner's own flag values that were set, by flag name.
+	// Options are this scanner's own flag values that were set, by flag
+	// name. Each job has its own copy.
 	Options map[string]string `json:"options,omitempty"`
 	// Inputs is what the scanner's Prepare computed locally for this target.
 	Inputs json.RawMessage `json:"inputs,omitempty"`

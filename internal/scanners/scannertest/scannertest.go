@@ -91,6 +91,11 @@ func Cancellation(t *testing.T, s scan.Scanner, job scan.Job) {
 		_, _ = s.Scan(ctx, job)
 	}()
 	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-done:
+		t.Fatalf("%s: Scan returned before its context was cancelled; give it a job that blocks", s.Info().Name)
+	default:
+	}
 	cancel()
 	select {
 	case <-done:
