@@ -91,6 +91,6 @@ cache layout and meta.json.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout))
+	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout), newLabCmd(stdout, stderr), newDemoCmd(stdout, stderr))
 	return root
 }

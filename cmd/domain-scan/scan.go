@@ -25,6 +25,7 @@ import (
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/domains"
 	"github.com/domainscan/domain-scan/internal/engine"
+	"github.com/domainscan/domain-scan/internal/netx"
 	"github.com/domainscan/domain-scan/internal/output"
 	"github.com/domainscan/domain-scan/internal/progress"
 	"github.com/domainscan/domain-scan/internal/scan"
@@ -47,6 +48,9 @@ type scanFlags struct {
 	format      string
 	json        bool
 	quiet       bool
+	dns         string
+	caFile      string
+	portMap     string
 
 	// Reserved for the Lambda executor.
 	lambda         bool
@@ -90,6 +94,9 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl.BoolVar(&f.serial, "serial", false, "one worker per scanner")
 	fl.Var(&f.scanTimeout, "scan-timeout", "absolute time limit of one domain's scan, per scanner (seconds or a duration)")
 	fl.BoolVar(&f.noFastCache, "no-fast-cache", false, "do not share per-run results between domains (e.g. mail servers)")
+	fl.StringVar(&f.dns, "dns", "", "resolvers to use instead of the system's: IP[,IP…], IP:port, [IPv6]:port")
+	fl.StringVar(&f.caFile, "ca_file", "", "PEM file of CA certificates to trust instead of the system's (e.g. the lab's)")
+	fl.StringVar(&f.portMap, "port-map", "", "dial other ports than the standard ones: 80=8080,443=8443,…")
 	fl.StringVar(&f.format, "format", "csv", "result formats: csv, jsonl or csv,jsonl")
 	fl.BoolVar(&f.json, "json", false, "also write results/<scanner>.jsonl (same as --format=csv,jsonl)")
 	fl.BoolVar(&f.debug, "debug", false, "log debug details")
@@ -147,6 +154,15 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	csvOut, jsonlOut, err := parseFormats(f.format, f.json)
 	if err != nil {
 		return err
+	}
+	network, err := netx.New(f.dns, f.portMap)
+	if err != nil {
+		return usageError{err}
+	}
+	if f.caFile != "" {
+		if _, err := os.Stat(f.caFile); err != nil {
+			return usagef("--ca_file: %v", err)
+		}
 	}
 	selected := map[string]bool{}
 	for _, s := range scanners {
@@ -254,6 +270,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		err := ini.Init(ctx, scan.Run{
 			ID: runID, Method: "local", Workers: engine.WorkersFor(s.Info(), f.workers, f.serial),
 			CacheDir: cacheDir, Prior: store, Log: log.With("scanner", s.Info().Name), NoFastCache: f.noFastCache,
+			Net: network, CAFile: f.caFile,
 		})
 		if err != nil {
 			return notStarted(fmt.Errorf("init %s: %w", s.Info().Name, err))

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -123,6 +124,19 @@ type Run struct {
 	// NoFastCache is --no-fast-cache: per-run caches shared between
 	// domains (such as the SMTP results of trustymail) are off.
 	NoFastCache bool
+	// Net resolves and dials as --dns and --port-map say.
+	Net Network
+	// CAFile is --ca_file: a PEM trust store to verify certificates with
+	// ("" means the system's).
+	CAFile string
+}
+
+// Network is how network scanners resolve names and open connections
+// (implemented by the netx package), so that --dns and --port-map apply to
+// all of them alike.
+type Network interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	Resolver() *net.Resolver
 }
 
 // ErrSkip is returned by Prepare to skip a domain.
