@@ -140,7 +140,7 @@ func (s *synthetic) host(name string) *webHost {
 	if h.HTTPS != nil {
 		expired := i%synthKinds == synthExpired
 		cert, err := s.certs.Get(fmt.Sprintf("%s/%t", name, expired), func() pki.Spec {
-			return pki.Spec{DNSNames: []string{name}, Key: pki.ECDSAP256, Expired: expired}
+			return pki.Spec{DNSNames: []string{name}, Key: pki.ECDSAP256, Issuer: pki.ByECDSAIntermediate, Expired: expired}
 		})
 		if err != nil {
 			return nil

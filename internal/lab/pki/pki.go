@@ -60,6 +60,10 @@ const (
 	ByRoot                        // lab root signs the leaf directly
 	SelfSigned                    // the leaf signs itself
 	ByUntrustedRoot               // a second root, absent from the lab trust store, signs the leaf
+	// ByECDSAIntermediate: lab root -> an ECDSA P-256 intermediate -> leaf.
+	// Its signatures are some 30 times cheaper than the RSA intermediate's,
+	// for the synthetic mode's many certificates.
+	ByECDSAIntermediate
 )
 
 // Chain selects what the server sends after the leaf.
@@ -151,6 +155,7 @@ type CA struct {
 	untrusted    *authority
 	expiredInt   lazyAuthority
 	sha1Int      lazyAuthority
+	ecdsaInt     lazyAuthority
 	leafKeys     [numKeyKinds]pooledKey
 	rootPEM      []byte
 	pool         *x509.CertPool
@@ -200,6 +205,14 @@ func New() (*CA, error) {
 	ca.sha1Int.make = func() (*authority, error) {
 		return ca.extraIntermediate(intermediateTemplate("domain-scan lab SHA-1 intermediate CA",
 			now.Add(-5*year), now.Add(10*year)), x509.SHA1WithRSA)
+	}
+	ca.ecdsaInt.make = func() (*authority, error) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("pki: generating intermediate key: %w", err)
+		}
+		return newAuthority(intermediateTemplate("domain-scan lab ECDSA intermediate CA",
+			now.Add(-5*year), now.Add(10*year)), ca.root, key, 0)
 	}
 	return ca, nil
 }
@@ -374,7 +387,7 @@ func (s *Spec) validate() error {
 		return errors.New("pki: ExpiredIntermediate and SHA1Intermediate are exclusive")
 	case (s.ExpiredIntermediate || s.SHA1Intermediate) && s.Issuer != ByIntermediate:
 		return errors.New("pki: ExpiredIntermediate and SHA1Intermediate need Issuer ByIntermediate")
-	case s.Issuer < ByIntermediate || s.Issuer > ByUntrustedRoot:
+	case s.Issuer < ByIntermediate || s.Issuer > ByECDSAIntermediate:
 		return fmt.Errorf("pki: unknown issuer %d", int(s.Issuer))
 	case s.Chain < WithIntermediate || s.Chain > WithRoot:
 		return fmt.Errorf("pki: unknown chain %d", int(s.Chain))
@@ -455,9 +468,11 @@ func (ca *CA) Issue(spec Spec) (tls.Certificate, error) {
 	var signer *authority
 	var served []*authority
 	switch spec.Issuer {
-	case ByIntermediate:
+	case ByIntermediate, ByECDSAIntermediate:
 		signer = ca.intermediate
 		switch {
+		case spec.Issuer == ByECDSAIntermediate:
+			signer, err = ca.ecdsaInt.get()
 		case spec.ExpiredIntermediate:
 			signer, err = ca.expiredInt.get()
 		case spec.SHA1Intermediate:

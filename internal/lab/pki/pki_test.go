@@ -693,3 +693,29 @@ func BenchmarkIssueECDSAP256Parallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "leaves/s")
 }
+
+func TestECDSAIntermediate(t *testing.T) {
+	ca, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue(Spec{DNSNames: []string{"fast.test"}, Key: ECDSAP256, Issuer: ByECDSAIntermediate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.Certificate) != 2 {
+		t.Fatalf("served %d certificates, want leaf + intermediate", len(cert.Certificate))
+	}
+	inter, err := x509.ParseCertificate(cert.Certificate[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := inter.PublicKey.(*ecdsa.PublicKey); !ok || inter.Subject.CommonName != "domain-scan lab ECDSA intermediate CA" {
+		t.Errorf("intermediate %s with %T", inter.Subject, inter.PublicKey)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(inter)
+	if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: "fast.test", Roots: ca.RootPool(), Intermediates: pool}); err != nil {
+		t.Errorf("does not verify: %v", err)
+	}
+}
