@@ -160,7 +160,8 @@ func runDemo(ctx context.Context, out string, highPorts bool, stdout, stderr io.
 		}
 	}
 	args := append([]string{"scan", domainsCSV, "--scan=" + strings.Join(names, ","),
-		"--analytics=" + analyticsCSV, "--output=" + out, "--sort", "--quiet"}, l.ScanFlags()...)
+		"--analytics=" + analyticsCSV, "--output=" + out, "--sort", "--quiet",
+		"--hsts-preload-list=" + l.PreloadURL, "--hsts-preload-pending=" + l.PendingURL}, l.ScanFlags()...)
 	fmt.Fprintf(stderr, "demo: lab with %d scenario domains up in %s", len(l.Domains()), time.Since(start).Round(time.Millisecond))
 	if len(l.PortMap) > 0 {
 		fmt.Fprintf(stderr, " (not root: high ports, --port-map=%s)", l.PortMap)

@@ -516,6 +516,33 @@ func pshttScenarios() []*Scenario {
 			}, nil, nil),
 		},
 		{
+			Domain:  "trickle.test",
+			Summary: "http://D sends its response head one byte per second (a slowloris server): the read deadline ends it, not live over HTTP",
+			Hosts: map[string]*Host{
+				"": {HTTP: &Endpoint{Trickle: true}},
+			},
+			Expect: expects(cells{
+				"Canonical URL": "http://trickle.test",
+				"Live":          no,
+				"HTTPS Live":    no,
+			}, nil, nil),
+		},
+		{
+			Domain:  "huge-body.test",
+			Summary: "https://D answers 200 with HSTS and a 1 GiB body, http:// redirects: the body is never read, the scan is as quick as any",
+			Hosts: map[string]*Host{
+				"": enforcedHost("huge-body.test", &Endpoint{BodyBytes: 1 << 30,
+					Header: [][2]string{{"Strict-Transport-Security", "max-age=31536000"}}}),
+			},
+			Expect: expects(cells{
+				"Canonical URL":         "https://huge-body.test",
+				"Live":                  yes,
+				"HTTPS Full Connection": yes,
+				"HSTS":                  yes,
+				"HSTS Max Age":          "31536000",
+			}, nil, nil),
+		},
+		{
 			Domain:  "http-only.test",
 			Summary: "http://D serves 200, port 443 closed, www has no DNS record: no HTTPS at all, no IP (only the TLS probe records one)",
 			Hosts: map[string]*Host{

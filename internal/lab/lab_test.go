@@ -220,6 +220,10 @@ func checkHTTP(t *testing.T, l *Lab, ip netip.Addr, name string, https bool, ep 
 	if https {
 		scheme = "https"
 	}
+	if ep.Trickle && !https {
+		checkTrickle(t, l, ip, name)
+		return
+	}
 	timeout := 3 * time.Second
 	if ep.Stall {
 		timeout = 300 * time.Millisecond
@@ -274,6 +278,27 @@ func checkHTTP(t *testing.T, l *Lab, ip netip.Addr, name string, https bool, ep 
 		if n != 200 {
 			t.Errorf("GET %s: endless body ended after %d bytes", url, n)
 		}
+	}
+}
+
+// checkTrickle: the response head comes, but one byte per second.
+func checkTrickle(t *testing.T, l *Lab, ip netip.Addr, name string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", netip.AddrPortFrom(ip, uint16(l.port(80))).String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", name)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(c, first); err != nil || first[0] != 'H' {
+		t.Fatalf("trickle: first byte %q, %v", first, err)
+	}
+	c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	more, _ := io.ReadAll(c)
+	if len(more) > 2 {
+		t.Errorf("trickle: %d bytes in 1.5 s, want about one per second", len(more))
 	}
 }
 

@@ -80,6 +80,11 @@ type Endpoint struct {
 	Stall bool
 	// Endless answers 200 with a body that never ends.
 	Endless bool
+	// Trickle sends the status line and headers one byte per second.
+	Trickle bool
+	// BodyBytes, when set, sends a body of that many bytes (say 1 GiB),
+	// generated as it goes.
+	BodyBytes int64
 	// Paths overrides the answer for exact request paths ("/next").
 	Paths map[string]*Endpoint
 }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -131,6 +132,10 @@ func serveEndpoint(ctx context.Context, w http.ResponseWriter, r *http.Request, 
 		}
 		panic(http.ErrAbortHandler) // close without a response
 	}
+	if ep.Trickle {
+		trickle(ctx, w, r, ep)
+		return
+	}
 	for _, kv := range ep.Header {
 		w.Header().Add(kv[0], kv[1])
 	}
@@ -165,6 +170,19 @@ func serveEndpoint(ctx context.Context, w http.ResponseWriter, r *http.Request, 
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if ep.BodyBytes > 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(ep.BodyBytes))
+		w.WriteHeader(status)
+		chunk := bytes.Repeat([]byte("domain-scan lab "), 4096)
+		for left := ep.BodyBytes; left > 0 && r.Context().Err() == nil && ctx.Err() == nil; {
+			n := min(left, int64(len(chunk)))
+			if _, err := w.Write(chunk[:n]); err != nil {
+				return
+			}
+			left -= n
+		}
+		return
+	}
 	body := ep.Body
 	if body == "" && status != http.StatusNotModified && status != http.StatusNoContent {
 		body = fmt.Sprintf("<!doctype html><title>%s</title><p>domain-scan lab: %s, status %d</p>\n", name, name, status)
@@ -175,6 +193,33 @@ func serveEndpoint(ctx context.Context, w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write([]byte(body))
+	}
+}
+
+// trickle writes the response head one byte per second on the raw
+// connection (a slowloris server), until the client gives up.
+func trickle(ctx context.Context, w http.ResponseWriter, r *http.Request, ep *Endpoint) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	buf.Flush()
+	head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Slow: " + strings.Repeat("s", 600) + "\r\n\r\n"
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for i := 0; i < len(head); i++ {
+		conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write([]byte{head[i]}); err != nil {
+			return
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		case <-r.Context().Done():
+			return
+		}
 	}
 }
 

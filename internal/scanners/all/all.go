@@ -5,6 +5,7 @@ import (
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/scanners/analytics"
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
+	"github.com/domainscan/domain-scan/internal/scanners/pshtt"
 )
 
 // Scanners returns fresh instances of every built-in scanner. Instances carry
@@ -13,6 +14,7 @@ func Scanners() []scan.Scanner {
 	return []scan.Scanner{
 		noop.New(),
 		analytics.New(),
+		pshtt.New(),
 	}
 }
 

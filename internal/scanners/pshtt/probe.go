@@ -1,0 +1,340 @@
+package pshtt
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/domainscan/domain-scan/internal/domains"
+)
+
+// prober runs pshtt's per-endpoint checks (basic_check, https_check,
+// hsts_check) with one configuration for the whole run.
+type prober struct {
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	timeout   time.Duration
+	userAgent string
+	custom    *x509.CertPool // --ca_file, nil without
+	public    *x509.CertPool // the system's roots (nil: unavailable)
+	ptInt     *x509.CertPool // --pt_int_ca_file
+	client    *http.Client   // first requests: no redirects
+	follower  *http.Client   // eventual destination: up to 30 redirects
+}
+
+// maxRedirects is requests' limit.
+const maxRedirects = 30
+
+func newProber(dial func(ctx context.Context, network, addr string) (net.Conn, error), timeout time.Duration, ua string,
+	custom, public, ptInt *x509.CertPool) *prober {
+	p := &prober{dial: dial, timeout: timeout, userAgent: ua, custom: custom, public: public, ptInt: ptInt}
+	// Certificates are judged by the TLS probe, not by the HTTP client:
+	// the client accepts any certificate, as pshtt's retry with
+	// verify=False did, and a modern minimum version (TLS 1.2), as the
+	// HTTP stack of a current Python would.
+	tr := &http.Transport{
+		DialContext:           dial,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
+		DisableKeepAlives:     true,
+		DisableCompression:    true,
+		ResponseHeaderTimeout: timeout,
+		TLSHandshakeTimeout:   timeout,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	p.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	p.follower = &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}}
+	return p
+}
+
+// requestOutcome classifies a failed first request as requests' exception
+// classes did.
+type requestOutcome int
+
+const (
+	gotResponse  requestOutcome = iota
+	tlsFailure                  // SSLError
+	connectError                // ConnectionError: DNS, refused, connect timeout, stalled handshake
+	readTimeout                 // connected (and TLS done) but no response headers in time
+	otherFailure                // any other RequestException
+)
+
+// get makes one request without following redirects and closes the body
+// unread: headers decide everything, so an endless body costs nothing.
+func (p *prober) get(ctx context.Context, rawURL string) (*http.Response, requestOutcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var connected, tlsDone atomic.Bool
+	trace := &httptrace.ClientTrace{
+		GotConn:           func(httptrace.GotConnInfo) { connected.Store(true) },
+		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { tlsDone.Store(err == nil) },
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, otherFailure, err
+	}
+	req.Header.Set("User-Agent", p.userAgent)
+	req.Header.Set("Accept", "*/*")
+	resp, err := p.client.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		return resp, gotResponse, nil
+	}
+	switch {
+	case connected.Load() && isTimeout(err):
+		return nil, readTimeout, err
+	case isTLSError(err) && !isTimeout(err):
+		return nil, tlsFailure, err
+	case isConnectError(err) || isTimeout(err):
+		return nil, connectError, err
+	}
+	return nil, otherFailure, err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+func isConnectError(err error) bool {
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &oe) || errors.As(err, &de) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+}
+
+func isTLSError(err error) bool {
+	var re tls.RecordHeaderError
+	var ae tls.AlertError
+	var ce *tls.CertificateVerificationError
+	s := err.Error()
+	return errors.As(err, &re) || errors.As(err, &ae) || errors.As(err, &ce) ||
+		strings.Contains(s, "tls:") || strings.Contains(s, "remote error")
+}
+
+// follow returns the final URL after following redirects, or "" when the
+// follow failed (too many redirects, timeouts, dead targets), which pshtt
+// swallowed. The whole follow is bounded.
+func (p *prober) follow(ctx context.Context, rawURL string) string {
+	ctx, cancel := context.WithTimeout(ctx, 3*p.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return ""
+	}
+	req.Header.Set("User-Agent", p.userAgent)
+	resp, err := p.follower.Do(req)
+	if err != nil {
+		return ""
+	}
+	resp.Body.Close()
+	return resp.Request.URL.String()
+}
+
+// basicCheck is pshtt's basic_check (and, for HTTPS, https_check) of one
+// endpoint.
+func (p *prober) basicCheck(ctx context.Context, e *Endpoint) {
+	resp, outcome, _ := p.get(ctx, e.URL)
+	switch outcome {
+	case gotResponse:
+		e.Live = ptr(true)
+		if e.https {
+			e.HTTPSFullConnection, e.HTTPSValid = ptr(true), ptr(true)
+		}
+	case tlsFailure:
+		// Certificate errors cannot happen (the client accepts any
+		// certificate), so this is a protocol or handshake failure: pshtt's
+		// "live, but no full connection".
+		e.Live = ptr(true)
+		if e.https {
+			e.HTTPSFullConnection, e.HTTPSValid = ptr(false), ptr(true)
+		}
+	case connectError:
+		if !e.https {
+			e.Live = ptr(false)
+		} else {
+			e.HTTPSFullConnection, e.HTTPSValid = ptr(false), ptr(true)
+		}
+	case readTimeout, otherFailure:
+		e.Live = ptr(false)
+		return
+	}
+	if e.https {
+		p.httpsCheck(ctx, e)
+		if !is(e.Live) && resp != nil {
+			// pshtt gave the TLS scan a second chance when HTTP worked.
+			e.Live, e.HTTPSValid = ptr(true), ptr(true)
+			p.httpsCheck(ctx, e)
+			if !is(e.Live) {
+				resp = nil
+				e.HTTPSValid, e.HTTPSFullConnection = ptr(false), ptr(false)
+			}
+		}
+	}
+	if resp == nil {
+		if e.https {
+			e.HTTPSFullConnection = ptr(false)
+		}
+		return
+	}
+	for k, vs := range resp.Header {
+		e.Headers[k] = strings.Join(vs, ", ")
+	}
+	e.Status = ptr(resp.StatusCode)
+	if s, ok := e.Headers["Server"]; ok {
+		e.ServerHeader = ptr(s)
+	}
+	loc := resp.Header.Get("Location")
+	e.Redirect = ptr(loc != "" && strings.HasPrefix(resp.Status, "3"))
+	if is(e.Redirect) {
+		p.characterize(ctx, e, loc, resp.StatusCode)
+	}
+	if e.https {
+		e.hstsValues = resp.Header.Values("Strict-Transport-Security")
+	}
+}
+
+// characterize fills the redirect fields (pshtt's step E).
+func (p *prober) characterize(ctx context.Context, e *Endpoint, loc string, status int) {
+	immediate := loc
+	if !strings.HasPrefix(loc, "http:") && !strings.HasPrefix(loc, "https:") {
+		base, err := url.Parse(e.URL)
+		ref, err2 := url.Parse(loc)
+		if err != nil || err2 != nil {
+			e.UnknownError = true
+			return
+		}
+		immediate = base.ResolveReference(ref).String()
+	}
+	var eventual string
+	switch status {
+	case 301, 302, 303, 307, 308:
+		eventual = p.follow(ctx, e.URL)
+	default: // 300, 304, 305 and others are not followed
+		eventual = e.URL
+	}
+	origHost := e.name
+	origBase := domains.BaseDomain(origHost)
+	immHost := hostOf(immediate)
+	immBase := domains.BaseDomain(immHost)
+	e.RedirectImmediatelyTo = ptr(immediate)
+	e.RedirectImmediatelyToHTTPS = ptr(strings.HasPrefix(immediate, "https://"))
+	e.RedirectImmediatelyToHTTP = ptr(strings.HasPrefix(immediate, "http://"))
+	e.RedirectImmediatelyToExternal = ptr(origBase != immBase)
+	e.RedirectImmediatelyToSubdom = ptr(origBase == immBase && origHost != immHost)
+	e.RedirectImmediatelyToWWW = ptr(immHost == "www."+origHost)
+	switch {
+	case eventual != "":
+		evHost := hostOf(eventual)
+		evBase := domains.BaseDomain(evHost)
+		e.RedirectEventuallyTo = ptr(eventual)
+		e.RedirectEventuallyToHTTPS = ptr(strings.HasPrefix(eventual, "https://"))
+		e.RedirectEventuallyToHTTP = ptr(strings.HasPrefix(eventual, "http://"))
+		e.RedirectEventuallyToExternal = ptr(origBase != evBase)
+		e.RedirectEventuallyToSubdom = ptr(origBase == evBase && origHost != evHost)
+	case is(e.RedirectImmediatelyToExternal):
+		// "Don't punish the domain for the target's problems."
+		e.RedirectEventuallyTo = e.RedirectImmediatelyTo
+		e.RedirectEventuallyToHTTPS = e.RedirectImmediatelyToHTTPS
+		e.RedirectEventuallyToHTTP = e.RedirectImmediatelyToHTTP
+		e.RedirectEventuallyToExternal = e.RedirectImmediatelyToExternal
+		e.RedirectEventuallyToSubdom = e.RedirectImmediatelyToSubdom
+	}
+}
+
+// hostOf is urlparse(u).hostname: lower-cased, without port or brackets.
+func hostOf(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(parsed.Hostname())
+}
+
+// tlsProbe is what sslyze's connectivity test found.
+type tlsProbe struct {
+	ok                 bool
+	clientAuthRequired bool
+	chain              []*x509.Certificate
+	ip                 string
+}
+
+// probeTLS makes one handshake accepting every version from TLS 1.0 and
+// every suite Go knows, as sslyze's connectivity test tried every protocol.
+// A server that asks for a client certificate and fails the handshake
+// without one is "client auth required", and still live.
+func (p *prober) probeTLS(ctx context.Context, host string) tlsProbe {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var asked atomic.Bool
+	cfg := &tls.Config{
+		ServerName:         host,
+		InsecureSkipVerify: true,
+		MinVersion:         tls.VersionTLS10,
+		CipherSuites:       allSuites,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked.Store(true)
+			return &tls.Certificate{}, nil
+		},
+	}
+	raw, err := p.dial(ctx, "tcp", net.JoinHostPort(host, "443"))
+	if err != nil {
+		return tlsProbe{}
+	}
+	defer raw.Close()
+	if d, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(d)
+	}
+	conn := tls.Client(raw, cfg)
+	err = conn.HandshakeContext(ctx)
+	if err == nil && asked.Load() {
+		// TLS 1.3 reports a refused client certificate on the first read.
+		raw.SetReadDeadline(time.Now().Add(min(p.timeout, 2*time.Second)))
+		// A timeout means the server waits for a request: the
+		// certificate was optional. A close or an alert means required.
+		if _, rerr := conn.Read(make([]byte, 1)); rerr != nil && !isTimeout(rerr) {
+			err = rerr
+		}
+	}
+	res := tlsProbe{ip: addrOf(raw.RemoteAddr())}
+	switch {
+	case err == nil:
+		res.ok = true
+		res.chain = conn.ConnectionState().PeerCertificates
+	case asked.Load():
+		res.ok, res.clientAuthRequired = true, true
+		res.chain = conn.ConnectionState().PeerCertificates
+	}
+	return res
+}
+
+func addrOf(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return ""
+	}
+	return ap.Addr().Unmap().String()
+}
+
+// allSuites lets the probe accept any suite Go can speak, old ones included.
+var allSuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
