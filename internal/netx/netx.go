@@ -108,7 +108,24 @@ type Network struct {
 	next     atomic.Uint32
 	once     sync.Once
 	resolver *net.Resolver
+
+	// A short cache of address lookups: one scan dials the same host
+	// several times within seconds, as a caching resolver would answer.
+	cacheMu sync.Mutex
+	cache   map[string]cachedAddrs
 }
+
+type cachedAddrs struct {
+	addrs   []netip.Addr
+	err     error
+	expires time.Time
+}
+
+// addrCacheTTL and addrCacheMax bound the lookup cache.
+const (
+	addrCacheTTL = 30 * time.Second
+	addrCacheMax = 50000
+)
 
 // New returns a Network for the given --dns and --port-map values.
 func New(dns, portMap string) (*Network, error) {
@@ -196,8 +213,31 @@ func (n *Network) DialContext(ctx context.Context, network, addr string) (net.Co
 	return nil, firstErr
 }
 
-// LookupAddrs resolves host to its addresses, IPv4 first.
+// LookupAddrs resolves host to its addresses, IPv4 first. Answers (and
+// "no such host") are cached for 30 seconds; other failures are not.
 func (n *Network) LookupAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
+	key := strings.ToLower(host)
+	now := time.Now()
+	n.cacheMu.Lock()
+	if c, ok := n.cache[key]; ok && now.Before(c.expires) {
+		n.cacheMu.Unlock()
+		return c.addrs, c.err
+	}
+	n.cacheMu.Unlock()
+	addrs, err := n.lookup(ctx, host)
+	var de *net.DNSError
+	if err == nil || (errors.As(err, &de) && de.IsNotFound) {
+		n.cacheMu.Lock()
+		if n.cache == nil || len(n.cache) >= addrCacheMax {
+			n.cache = map[string]cachedAddrs{} // simple and bounded: start over
+		}
+		n.cache[key] = cachedAddrs{addrs: addrs, err: err, expires: now.Add(addrCacheTTL)}
+		n.cacheMu.Unlock()
+	}
+	return addrs, err
+}
+
+func (n *Network) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	name := host
 	if len(n.Resolvers) > 0 && !strings.HasSuffix(name, ".") {
 		// Absolute, so that resolv.conf search domains add no queries.

@@ -1,15 +1,18 @@
 package pshtt
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,12 +44,12 @@ func newProber(dial func(ctx context.Context, network, addr string) (net.Conn, e
 	// verify=False did, and a modern minimum version (TLS 1.2), as the
 	// HTTP stack of a current Python would.
 	tr := &http.Transport{
-		DialContext:           dial,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
-		DisableKeepAlives:     true,
-		DisableCompression:    true,
-		ResponseHeaderTimeout: timeout,
-		TLSHandshakeTimeout:   timeout,
+		DialContext:            dial,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
+		DisableKeepAlives:      true,
+		DisableCompression:     true,
+		ResponseHeaderTimeout:  timeout,
+		TLSHandshakeTimeout:    timeout,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	p.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -80,8 +83,8 @@ func (p *prober) get(ctx context.Context, rawURL string) (*http.Response, reques
 	defer cancel()
 	var connected, tlsDone atomic.Bool
 	trace := &httptrace.ClientTrace{
-		GotConn:           func(httptrace.GotConnInfo) { connected.Store(true) },
-		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { tlsDone.Store(err == nil) },
+		GotConn:          func(httptrace.GotConnInfo) { connected.Store(true) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) { tlsDone.Store(err == nil) },
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, rawURL, nil)
 	if err != nil {
@@ -148,49 +151,93 @@ func (p *prober) follow(ctx context.Context, rawURL string) string {
 // basicCheck is pshtt's basic_check (and, for HTTPS, https_check) of one
 // endpoint.
 func (p *prober) basicCheck(ctx context.Context, e *Endpoint) {
+	if e.https {
+		p.httpsBasicCheck(ctx, e)
+		return
+	}
 	resp, outcome, _ := p.get(ctx, e.URL)
 	switch outcome {
 	case gotResponse:
 		e.Live = ptr(true)
-		if e.https {
-			e.HTTPSFullConnection, e.HTTPSValid = ptr(true), ptr(true)
-		}
+		p.record(ctx, e, resp)
 	case tlsFailure:
-		// Certificate errors cannot happen (the client accepts any
-		// certificate), so this is a protocol or handshake failure: pshtt's
-		// "live, but no full connection".
 		e.Live = ptr(true)
-		if e.https {
-			e.HTTPSFullConnection, e.HTTPSValid = ptr(false), ptr(true)
-		}
-	case connectError:
-		if !e.https {
-			e.Live = ptr(false)
-		} else {
-			e.HTTPSFullConnection, e.HTTPSValid = ptr(false), ptr(true)
-		}
-	case readTimeout, otherFailure:
+	default:
 		e.Live = ptr(false)
+	}
+}
+
+// httpsBasicCheck does for an HTTPS endpoint what pshtt did with a request
+// and then sslyze's handshake test, in one connection: the TLS probe
+// (which accepts TLS 1.0 and up, as sslyze did), then the GET over the
+// same connection when the probe negotiated a version the HTTP client
+// would accept (TLS 1.2 and up). The outcomes are the original's:
+//   - no handshake: not live, not valid, no full connection;
+//   - a handshake the HTTP client refuses (old version, client
+//     certificate required) or a request that fails: live through the TLS
+//     probe, no full connection, certificate facts;
+//   - connected but no response headers in time: not live, nothing else;
+//   - a response: live, full connection, certificate facts, response.
+func (p *prober) httpsBasicCheck(ctx context.Context, e *Endpoint) {
+	probe, conn := p.probeTLS(ctx, e.name)
+	if conn != nil {
+		defer conn.Close()
+	}
+	if !probe.ok {
+		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(false), ptr(false), ptr(false)
 		return
 	}
-	if e.https {
-		p.httpsCheck(ctx, e)
-		if !is(e.Live) && resp != nil {
-			// pshtt gave the TLS scan a second chance when HTTP worked.
-			e.Live, e.HTTPSValid = ptr(true), ptr(true)
-			p.httpsCheck(ctx, e)
-			if !is(e.Live) {
-				resp = nil
-				e.HTTPSValid, e.HTTPSFullConnection = ptr(false), ptr(false)
-			}
-		}
-	}
-	if resp == nil {
-		if e.https {
-			e.HTTPSFullConnection = ptr(false)
-		}
+	if conn == nil || probe.clientAuthRequired {
+		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(true), ptr(true), ptr(false)
+		p.certFacts(e, probe)
 		return
 	}
+	resp, outcome := p.getOver(ctx, conn, e)
+	switch outcome {
+	case gotResponse:
+		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(true), ptr(true), ptr(true)
+		p.certFacts(e, probe)
+		p.record(ctx, e, resp)
+	case readTimeout:
+		e.Live = ptr(false)
+	default:
+		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(true), ptr(true), ptr(false)
+		p.certFacts(e, probe)
+	}
+}
+
+// getOver sends the first request over an established TLS connection and
+// reads the response head only (at most 1 MiB of it).
+func (p *prober) getOver(ctx context.Context, conn *tls.Conn, e *Endpoint) (*http.Response, requestOutcome) {
+	deadline := time.Now().Add(p.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetDeadline(deadline)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+"/", nil)
+	if err != nil {
+		return nil, otherFailure
+	}
+	req.Header.Set("User-Agent", p.userAgent)
+	req.Header.Set("Accept", "*/*")
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		return nil, otherFailure
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(io.LimitReader(conn, 1<<20)), req)
+	if err != nil {
+		if isTimeout(err) {
+			return nil, readTimeout
+		}
+		return nil, otherFailure
+	}
+	resp.Body.Close()
+	return resp, gotResponse
+}
+
+// record keeps what pshtt kept of the first response (step D) and
+// characterises a redirect (step E).
+func (p *prober) record(ctx context.Context, e *Endpoint, resp *http.Response) {
 	for k, vs := range resp.Header {
 		e.Headers[k] = strings.Join(vs, ", ")
 	}
@@ -199,7 +246,7 @@ func (p *prober) basicCheck(ctx context.Context, e *Endpoint) {
 		e.ServerHeader = ptr(s)
 	}
 	loc := resp.Header.Get("Location")
-	e.Redirect = ptr(loc != "" && strings.HasPrefix(resp.Status, "3"))
+	e.Redirect = ptr(loc != "" && strings.HasPrefix(strconv.Itoa(resp.StatusCode), "3"))
 	if is(e.Redirect) {
 		p.characterize(ctx, e, loc, resp.StatusCode)
 	}
@@ -277,8 +324,8 @@ type tlsProbe struct {
 // every suite Go knows, as sslyze's connectivity test tried every protocol.
 // A server that asks for a client certificate and fails the handshake
 // without one is "client auth required", and still live.
-func (p *prober) probeTLS(ctx context.Context, host string) tlsProbe {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+func (p *prober) probeTLS(ctx context.Context, host string) (tlsProbe, *tls.Conn) {
+	hctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	var asked atomic.Bool
 	cfg := &tls.Config{
@@ -286,21 +333,21 @@ func (p *prober) probeTLS(ctx context.Context, host string) tlsProbe {
 		InsecureSkipVerify: true,
 		MinVersion:         tls.VersionTLS10,
 		CipherSuites:       allSuites,
+		CurvePreferences:   classicCurves,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			asked.Store(true)
 			return &tls.Certificate{}, nil
 		},
 	}
-	raw, err := p.dial(ctx, "tcp", net.JoinHostPort(host, "443"))
+	raw, err := p.dial(hctx, "tcp", net.JoinHostPort(host, "443"))
 	if err != nil {
-		return tlsProbe{}
+		return tlsProbe{}, nil
 	}
-	defer raw.Close()
-	if d, ok := ctx.Deadline(); ok {
+	if d, ok := hctx.Deadline(); ok {
 		raw.SetDeadline(d)
 	}
 	conn := tls.Client(raw, cfg)
-	err = conn.HandshakeContext(ctx)
+	err = conn.HandshakeContext(hctx)
 	if err == nil && asked.Load() {
 		// TLS 1.3 reports a refused client certificate on the first read.
 		raw.SetReadDeadline(time.Now().Add(min(p.timeout, 2*time.Second)))
@@ -311,15 +358,23 @@ func (p *prober) probeTLS(ctx context.Context, host string) tlsProbe {
 		}
 	}
 	res := tlsProbe{ip: addrOf(raw.RemoteAddr())}
+	state := conn.ConnectionState()
 	switch {
 	case err == nil:
 		res.ok = true
-		res.chain = conn.ConnectionState().PeerCertificates
+		res.chain = state.PeerCertificates
 	case asked.Load():
 		res.ok, res.clientAuthRequired = true, true
-		res.chain = conn.ConnectionState().PeerCertificates
+		res.chain = state.PeerCertificates
 	}
-	return res
+	// Hand the connection on for the request only when the HTTP client
+	// would have negotiated it too.
+	if err == nil && !asked.Load() && state.Version >= tls.VersionTLS12 {
+		raw.SetDeadline(time.Time{})
+		return res, conn
+	}
+	raw.Close()
+	return res, nil
 }
 
 func addrOf(a net.Addr) string {
@@ -329,6 +384,11 @@ func addrOf(a net.Addr) string {
 	}
 	return ap.Addr().Unmap().String()
 }
+
+// classicCurves leaves out the post-quantum hybrid key exchange that Go
+// offers by default: it changes nothing a scanner reports and costs several
+// times the CPU of X25519 per handshake.
+var classicCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
 
 // allSuites lets the probe accept any suite Go can speak, old ones included.
 var allSuites = func() []uint16 {

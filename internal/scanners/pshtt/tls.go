@@ -1,21 +1,14 @@
 package pshtt
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"time"
 )
 
-// httpsCheck is pshtt's https_check: liveness from the TLS probe, then the
-// certificate facts sslyze gave, computed with crypto/x509.
-func (p *prober) httpsCheck(ctx context.Context, e *Endpoint) {
-	probe := p.probeTLS(ctx, e.name)
-	if !probe.ok {
-		e.Live, e.HTTPSValid = ptr(false), ptr(false)
-		return
-	}
-	e.Live = ptr(true)
+// certFacts is the rest of pshtt's https_check once the TLS probe
+// succeeded: the certificate facts sslyze gave, computed with crypto/x509.
+func (p *prober) certFacts(e *Endpoint, probe tlsProbe) {
 	if e.IP == nil && probe.ip != "" {
 		e.IP = ptr(probe.ip)
 	}

@@ -1,0 +1,90 @@
+package pshtt
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/domainscan/domain-scan/internal/cache"
+	"github.com/domainscan/domain-scan/internal/engine"
+	"github.com/domainscan/domain-scan/internal/lab"
+	"github.com/domainscan/domain-scan/internal/scan"
+)
+
+type syntheticSource int
+
+func (n syntheticSource) Len() int64 { return int64(n) }
+func (n syntheticSource) Range(fn func(string) bool) error {
+	for i := range int(n) {
+		if !fn(lab.SyntheticName(i)) {
+			break
+		}
+	}
+	return nil
+}
+
+// BenchmarkSynthetic scans 10,000 synthetic lab domains with pshtt through
+// the engine (cache and CSV included) with 1,000 workers, and reports
+// domains/s and the peak heap and memory obtained from the OS.
+//
+//	go test -run='^$' -bench=Synthetic -benchtime=1x ./internal/scanners/pshtt/
+func BenchmarkSynthetic(b *testing.B) {
+	const n = 10_000
+	l, err := lab.Start(context.Background(), lab.Options{Synthetic: n, HighPorts: true, Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	for range b.N {
+		s := New()
+		s.preloadSrc, s.pendingSrc = l.PreloadURL, l.PendingURL
+		if err := s.Init(context.Background(), scan.Run{Net: l.Network(), CAFile: l.CAFile}); err != nil {
+			b.Fatal(err)
+		}
+		dir := b.TempDir()
+		if _, err := os.Stat("/dev/shm"); err == nil {
+			dir, _ = os.MkdirTemp("/dev/shm", "pshtt-bench-")
+			defer os.RemoveAll(dir)
+		}
+		e, err := engine.New(engine.Config{ResultsDir: filepath.Join(dir, "results"),
+			Cache: cache.New(filepath.Join(dir, "cache")), Workers: 1000, RunID: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var peakHeap, peakSys atomic.Uint64
+		stop := make(chan struct{})
+		var sampler sync.WaitGroup
+		sampler.Go(func() {
+			var ms runtime.MemStats
+			for {
+				runtime.ReadMemStats(&ms)
+				peakHeap.Store(max(peakHeap.Load(), ms.HeapInuse))
+				peakSys.Store(max(peakSys.Load(), ms.Sys))
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+		start := time.Now()
+		sum, err := e.Run(context.Background(), []scan.Scanner{s}, syntheticSource(n))
+		el := time.Since(start)
+		close(stop)
+		sampler.Wait()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := sum.Scanners[0].Counts
+		b.ReportMetric(float64(n)/el.Seconds(), "domains/s")
+		b.ReportMetric(float64(c.Failed+c.Timeout), "failed")
+		b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MiB")
+	}
+}
