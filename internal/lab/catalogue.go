@@ -916,16 +916,16 @@ func certificateScenarios() []*Scenario {
 				"Highest Constructed Issuer": none,
 			}),
 		certScenario("not-yet-valid.test",
-			"leaf valid from tomorrow: OpenSSL's \"not yet valid\" sets no pshtt flag, so Valid HTTPS stays True while the chain is untrusted",
+			"leaf valid from tomorrow: no pshtt flag names it, but it is not valid HTTPS (pshtt 0.6.7 said it was)",
 			pki.Spec{NotYetValid: true}, cells{
-				// 0.6.7 quirk: only expired/self-signed/bad-chain/hostname
-				// errors lower Valid HTTPS; a not-yet-valid leaf stays valid
-				// (and so HTTPS counts as supported) while untrusted.
-				"Valid HTTPS":                     yes,
+				// Fixed (docs/COMPATIBILITY.md): 0.6.7 lowered Valid HTTPS
+				// only for the four flagged errors, so a not-yet-valid leaf
+				// counted as valid, and HTTPS as supported.
+				"Valid HTTPS":                     no,
 				"HTTPS Expired Cert":              no,
 				"HTTPS Bad Chain":                 no,
 				"HTTPS Custom Truststore Trusted": no,
-				"Domain Supports HTTPS":           yes, // 0.6.7 quirk: see above
+				"Domain Supports HTTPS":           no,
 			}, cells{
 				// quirk (sslyze.py): "Expired Certificate" is "now outside
 				// the validity period", so not-yet-valid counts as expired.

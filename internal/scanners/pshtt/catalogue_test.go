@@ -2,6 +2,7 @@ package pshtt
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"sort"
 	"strings"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/lab"
 	"github.com/domainscan/domain-scan/internal/lab/labtest"
 	"github.com/domainscan/domain-scan/internal/output"
+	"github.com/domainscan/domain-scan/internal/pyjson"
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/scanners/scannertest"
 )
@@ -91,4 +94,61 @@ func TestConformance(t *testing.T) {
 	l := labtest.Start(t)
 	s := newLabScanner(t, l)
 	scannertest.Run(t, s, []scannertest.Case{{Target: scan.Target{Domain: "enforced.test", BaseDomain: "enforced.test"}}})
+}
+
+// TestCacheJSON: the cached result keeps pshtt's names, which other
+// scanners read (Canonical URL, Live, Redirect, endpoints.https.live), and
+// the per-endpoint details, HTTPS-only fields only on HTTPS endpoints.
+func TestCacheJSON(t *testing.T) {
+	l := labtest.Start(t, l0(t, "enforced.test")...)
+	s := newLabScanner(t, l)
+	res, err := s.Scan(context.Background(), scan.Job{Target: scan.Target{Domain: "www.enforced.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := pyjson.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range pshttOrder {
+		if _, ok := m[k]; !ok {
+			t.Errorf("cache lacks %q", k)
+		}
+	}
+	if m["Domain"] != "enforced.test" || m["Canonical URL"] != "https://enforced.test" || m["Live"] != true || m["Redirect"] != false {
+		t.Errorf("Domain/Canonical URL/Live/Redirect = %v/%v/%v/%v", m["Domain"], m["Canonical URL"], m["Live"], m["Redirect"])
+	}
+	eps := m["endpoints"].(map[string]any)
+	https := eps["https"].(map[string]any)
+	http := eps["http"].(map[string]any)
+	if https["live"] != true || https["hsts"] != true || https["https_cert_chain_len"] != float64(2) {
+		t.Errorf("https endpoint: %v", https)
+	}
+	if _, ok := http["hsts"]; ok {
+		t.Errorf("http endpoint has HTTPS fields: %v", http)
+	}
+	if http["redirect_immediately_to"] != "https://enforced.test/" || http["status"] != float64(301) {
+		t.Errorf("http endpoint: %v", http)
+	}
+	back := s.NewResult()
+	if err := json.Unmarshal(data, back); err != nil {
+		t.Fatal(err)
+	}
+	if r := back.(*Result); !is(r.Endpoints["https"].Live) || !r.Endpoints["https"].https || r.Endpoints["httpwww"].host != "www" {
+		t.Errorf("decoded endpoints lost their identity: %+v", r.Endpoints["https"])
+	}
+}
+
+func l0(t *testing.T, domain string) []*lab.Scenario {
+	for _, sc := range lab.Catalogue() {
+		if sc.Domain == domain {
+			return []*lab.Scenario{sc}
+		}
+	}
+	t.Fatalf("no scenario %s", domain)
+	return nil
 }

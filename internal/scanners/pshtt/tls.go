@@ -49,7 +49,9 @@ func (p *prober) certFacts(e *Endpoint, probe tlsProbe) {
 	if missing && is(custom) && !public && p.ptInt != nil && verifies(leaf, chain, p.ptInt, now) {
 		e.HTTPSPublicTrusted = ptr(true)
 	}
-	if f.badChain || f.expired || f.selfSigned || is(e.HTTPSBadHostname) {
+	// A leaf that is not yet valid raises no flag (OpenSSL's error had
+	// none), but unlike pshtt 0.6.7 it does not count as valid HTTPS.
+	if f.badChain || f.expired || f.selfSigned || is(e.HTTPSBadHostname) || now.Before(leaf.NotBefore) {
 		e.HTTPSValid = ptr(false)
 	}
 }
