@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/domainscan/domain-scan/internal/lab"
 )
 
 func TestDemo(t *testing.T) {
@@ -19,7 +22,9 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"SCANNER", "noop", "completed 108/108", "analytics", "participating 36/108"} {
+	n := len(lab.Catalogue())
+	for _, want := range []string{"SCANNER", "noop", fmt.Sprintf("completed %d/%d", n, n), "analytics",
+		fmt.Sprintf("participating %d/%d", (n+2)/3, n), "pshtt", "HTTPS enforced"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
