@@ -111,7 +111,7 @@ func (s *Scanner) Init(ctx context.Context, run scan.Run) error {
 	if custom != nil {
 		roots = custom
 	}
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dial,
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: dial,
 		TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
