@@ -35,6 +35,10 @@ type Info struct {
 	Lambda bool
 	// Browser says the scanner needs headless Chromium.
 	Browser bool
+	// LambdaTimeout and LambdaMemoryMB configure the scanner's Lambda
+	// function (0: 60 s and 256 MB).
+	LambdaTimeout  time.Duration
+	LambdaMemoryMB int
 }
 
 // Target is one domain to scan.

@@ -34,11 +34,13 @@ func New() *Scanner { return &Scanner{} }
 // Info describes the scanner.
 func (*Scanner) Info() scan.Info {
 	return scan.Info{
-		Name:    "noop",
-		Summary: "does nothing but echo its inputs; for testing pipelines, the engine and Lambda",
-		Headers: []string{"Completed", "Constant", "Variable"},
-		Workers: 2,
-		Lambda:  true,
+		Name:           "noop",
+		Summary:        "does nothing but echo its inputs; for testing pipelines, the engine and Lambda",
+		Headers:        []string{"Completed", "Constant", "Variable"},
+		Workers:        2,
+		Lambda:         true,
+		LambdaTimeout:  time.Minute,
+		LambdaMemoryMB: 128,
 	}
 }
 

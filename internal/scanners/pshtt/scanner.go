@@ -59,6 +59,9 @@ func (*Scanner) Info() scan.Info {
 		Summary: "HTTPS and HSTS behaviour of the four endpoints (pshtt)",
 		Headers: Headers,
 		Lambda:  true,
+		// Six timeouts per domain at most, plus room for batches.
+		LambdaTimeout:  5 * time.Minute,
+		LambdaMemoryMB: 512,
 	}
 }
 
