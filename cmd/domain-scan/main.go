@@ -6,11 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
+
+	"github.com/domainscan/domain-scan/internal/awslambda"
+	"github.com/domainscan/domain-scan/internal/scanners/all"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -25,7 +30,19 @@ const (
 )
 
 func main() {
+	// The same binary is the Lambda bootstrap: the runtime sets this.
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		serveLambda()
+		return
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// serveLambda serves every Lambda-capable scanner; logs go to stderr,
+// which the runtime sends to CloudWatch.
+func serveLambda() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	lambda.Start(awslambda.NewHandler(all.Scanners, version, log).Handle)
 }
 
 // usageError is a command-line mistake: exit 2 and a hint.

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/domainscan/domain-scan/internal/awslambda"
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/domains"
 	"github.com/domainscan/domain-scan/internal/engine"
@@ -101,7 +102,7 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl.BoolVar(&f.json, "json", false, "also write results/<scanner>.jsonl (same as --format=csv,jsonl)")
 	fl.BoolVar(&f.debug, "debug", false, "log debug details")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress display")
-	fl.BoolVar(&f.lambda, "lambda", false, "run Lambda-capable scanners in AWS Lambda (not available yet)")
+	fl.BoolVar(&f.lambda, "lambda", false, "run Lambda-capable scanners in AWS Lambda (task_<scanner>), the others here")
 	fl.StringVar(&f.lambdaProfile, "lambda-profile", "", "AWS profile for --lambda")
 	fl.IntVar(&f.lambdaRetries, "lambda-retries", 0, "retries of a failed Lambda scan")
 	fl.StringVar(&f.lambdaFunction, "lambda-function", "task_{scanner}", "Lambda function name template")
@@ -145,8 +146,11 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	if f.lambdaProfile != "" && !f.lambda {
 		return usagef("--lambda-profile needs --lambda")
 	}
-	if f.lambda {
-		return usagef("--lambda is not available in this build yet; run without it to scan locally")
+	if f.lambdaBatch < 1 {
+		return usagef("--lambda-batch must be at least 1, got %d", f.lambdaBatch)
+	}
+	if f.lambdaRetries < 0 {
+		return usagef("--lambda-retries must not be negative, got %d", f.lambdaRetries)
 	}
 	if f.workers < 0 {
 		return usagef("--workers must be positive, got %d", f.workers)
@@ -277,11 +281,43 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		}
 	}
 
+	var remote engine.Executor
+	if f.lambda {
+		inFlight := f.workers
+		if inFlight == 0 {
+			inFlight = engine.DefaultWorkers
+		}
+		client, err := awslambda.NewClient(ctx, f.lambdaProfile, inFlight)
+		if err != nil {
+			return err
+		}
+		remote = awslambda.NewInvoker(client, awslambda.InvokerOptions{
+			Function: f.lambdaFunction, Retries: f.lambdaRetries, Batch: f.lambdaBatch,
+			RunID: runID, Version: version, Log: log,
+		})
+		// The general network flags travel with every Lambda scanner's own.
+		for _, s := range scanners {
+			if !s.Info().Lambda {
+				continue
+			}
+			name := s.Info().Name
+			for flagName, v := range map[string]string{"dns": f.dns, "ca_file": f.caFile, "port-map": f.portMap} {
+				if v == "" {
+					continue
+				}
+				if options[name] == nil {
+					options[name] = map[string]string{}
+				}
+				options[name][flagName] = v
+			}
+		}
+	}
+
 	eng, err := engine.New(engine.Config{
 		ResultsDir: resultsDir, Cache: store, UseCache: f.cache, Meta: f.meta,
 		CSV: csvOut, JSONL: jsonlOut, Workers: f.workers, Serial: f.serial,
 		ScanTimeout: time.Duration(f.scanTimeout), RunID: runID, Options: options,
-		Abort: abort, Logger: log, Progress: progressAdapter{disp},
+		Abort: abort, Logger: log, Progress: progressAdapter{disp}, Remote: remote,
 	})
 	if err != nil {
 		return err

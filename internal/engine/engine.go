@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,32 @@ type Config struct {
 	// MaxAbandoned is how many scans that ignored their deadline may still
 	// be running before the run stops; 0 means max(64, workers).
 	MaxAbandoned int
+	// Remote, when set, runs the scans of Lambda-capable scanners (Info.Lambda)
+	// elsewhere (AWS Lambda); other scanners still run here.
+	Remote Executor
 }
+
+// Executor runs a scan somewhere else and hands back its result as JSON.
+// Implementations must be safe for concurrent use and never fail the run:
+// every problem is an Outcome with errors.
+type Executor interface {
+	Execute(ctx context.Context, info scan.Info, job scan.Job) Outcome
+}
+
+// Outcome is what a remote scan produced.
+type Outcome struct {
+	// Status is StatusOK (Data holds the result), StatusFailed or
+	// StatusTimeout.
+	Status scan.Status
+	Data   json.RawMessage
+	Errors []string
+	Start  time.Time
+	End    time.Time
+	Lambda *scan.LambdaMeta
+}
+
+// remote reports whether info's scans go to the Remote executor.
+func (c Config) remote(info scan.Info) bool { return c.Remote != nil && info.Lambda }
 
 // WorkersFor applies the precedence --serial, --workers, the scanner's
 // default, DefaultWorkers. Unlike the original there is no cap: workers are
@@ -199,6 +225,12 @@ func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (Sc
 	if err != nil {
 		return sum, err
 	}
+	cfg := e.cfg
+	if cfg.remote(info) {
+		// The function enforces its own deadline; the local one only
+		// guards against an invoke that never returns.
+		cfg.ScanTimeout = max(cfg.ScanTimeout, lambdaTimeout(info)+30*time.Second)
+	}
 	var counter Counter = nopCounter{}
 	if e.cfg.Progress != nil {
 		counter = e.cfg.Progress.Begin(info.Name, src.Len())
@@ -230,7 +262,7 @@ func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (Sc
 		writeErr <- sink.consume(outcomes, counter, &counts, stopFeed)
 	}()
 
-	p := &pipeline{cfg: e.cfg, log: e.log, s: s, info: info, base: scanBase,
+	p := &pipeline{cfg: cfg, log: e.log, s: s, info: info, base: scanBase,
 		maxAbandoned: int64(max(64, sum.Workers)), stopFeed: stopFeed}
 	if e.cfg.MaxAbandoned > 0 {
 		p.maxAbandoned = int64(e.cfg.MaxAbandoned)
@@ -329,8 +361,7 @@ func openSink(cfg Config, info scan.Info) (_ *sink, err error) {
 			return nil, err
 		}
 		sk.csv = output.NewCSVWriter(f)
-		// The Lambda columns arrive with the Lambda executor.
-		if err := sk.csv.Write(output.Header(info, cfg.Meta, false)); err != nil {
+		if err := sk.csv.Write(output.Header(info, cfg.Meta, cfg.remote(info))); err != nil {
 			return nil, fmt.Errorf("write %s.csv header: %w", info.Name, err)
 		}
 	}
@@ -386,6 +417,14 @@ func (sk *sink) consume(outcomes <-chan outcome, counter Counter, c *Counts, sto
 		return firstErr
 	}
 	return sk.flush()
+}
+
+// lambdaTimeout is the scanner's function timeout (default 60 s).
+func lambdaTimeout(info scan.Info) time.Duration {
+	if info.LambdaTimeout > 0 {
+		return info.LambdaTimeout
+	}
+	return 60 * time.Second
 }
 
 func count(c *Counts, rec *scan.Record) {

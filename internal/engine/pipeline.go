@@ -95,10 +95,10 @@ func (p *pipeline) rows(rec *scan.Record) (rows [][]string) {
 			rec.Status, rec.Result, rec.Data = scan.StatusFailed, nil, nil
 			rec.Errors = append(rec.Errors, fmt.Sprintf("rows: panic: %v", v))
 			p.log.Warn("scanner rows panicked", "scanner", p.info.Name, "domain", rec.Domain, "panic", v)
-			rows, _ = output.RecordRows(p.info, rec, p.cfg.Meta)
+			rows, _ = output.RecordRows(p.info, rec, p.cfg.Meta, p.cfg.remote(p.info))
 		}
 	}()
-	rows, err := output.RecordRows(p.info, rec, p.cfg.Meta)
+	rows, err := output.RecordRows(p.info, rec, p.cfg.Meta, p.cfg.remote(p.info))
 	if err != nil {
 		p.log.Warn("scanner returned malformed rows", "scanner", p.info.Name, "domain", rec.Domain, "error", err)
 	}
@@ -131,6 +131,9 @@ func (p *pipeline) run(ctx context.Context, t scan.Target) (rec *scan.Record) {
 		}
 	}
 	job := scan.Job{Target: t, RunID: p.cfg.RunID, Options: maps.Clone(p.cfg.Options[p.info.Name]), Inputs: inputs}
+	if p.cfg.remote(p.info) {
+		return p.fromRemote(ctx, t, job)
+	}
 	start := time.Now()
 	res, err := p.s.Scan(ctx, job)
 	end := time.Now()
@@ -194,6 +197,38 @@ func decodeJSON(data []byte, v any) error {
 // isNull reports a result that encodes to JSON null, which the original
 // treated as no result.
 func isNull(data []byte) bool { return bytes.Equal(bytes.TrimSpace(data), []byte("null")) }
+
+// fromRemote runs the job on the remote executor and decodes its result
+// as a cached one is decoded.
+func (p *pipeline) fromRemote(ctx context.Context, t scan.Target, job scan.Job) *scan.Record {
+	out := p.cfg.Remote.Execute(ctx, p.info, job)
+	rec := &scan.Record{Scanner: p.info.Name, Target: t, Source: scan.SourceLambda, Status: out.Status,
+		Errors: out.Errors, Start: out.Start, End: out.End, Lambda: out.Lambda}
+	if out.Status != scan.StatusOK {
+		if p.base.Err() != nil {
+			rec.Status = scan.StatusInterrupted
+		}
+		if len(rec.Errors) == 0 {
+			rec.Errors = []string{errNothing}
+		}
+		return rec
+	}
+	if isNull(out.Data) || len(out.Data) == 0 {
+		rec.Status, rec.Errors = scan.StatusFailed, append(rec.Errors, errNothing)
+		return rec
+	}
+	data, err := pyjson.Reformat(out.Data)
+	res := p.s.NewResult()
+	if err == nil {
+		err = decodeJSON(data, res)
+	}
+	if err != nil {
+		rec.Status, rec.Errors = scan.StatusFailed, append(rec.Errors, "decode Lambda result: "+err.Error())
+		return rec
+	}
+	rec.Result, rec.Data = res, data
+	return rec
+}
 
 // fromCache returns the cached record, or nil to scan.
 func (p *pipeline) fromCache(t scan.Target) *scan.Record {

@@ -50,13 +50,16 @@ func Header(info scan.Info, meta, lambda bool) []string {
 // A result row of the wrong length is padded or cut to len(info.Headers)
 // so that columns stay aligned, and reported in the returned error next
 // to the rows, for the caller to log.
-func RecordRows(info scan.Info, rec *scan.Record, meta bool) ([][]string, error) {
+func RecordRows(info scan.Info, rec *scan.Record, meta, lambda bool) ([][]string, error) {
 	if rec.Status == scan.StatusSkipped {
 		return nil, nil
 	}
 	var metaCells []string
 	if meta {
 		metaCells = metaFields(rec)
+		if lambda {
+			metaCells = append(metaCells, lambdaFields(rec.Lambda)...)
+		}
 	}
 	width := len(info.Headers)
 	row := func(cells []any) []string {
@@ -96,8 +99,17 @@ func metaFields(rec *scan.Record) []string {
 	if !rec.Start.IsZero() && !rec.End.IsZero() {
 		cells[3] = Seconds(rec.Duration())
 	}
-	// Lambda cells (LambdaHeaders) belong here, after these, once records
-	// carry Lambda metadata. The original appended them only for records
-	// scanned in Lambda, so cache hits had shorter rows there.
 	return cells
+}
+
+// lambdaFields are the --meta Lambda cells. Unlike the original, which
+// appended them only to records it had just invoked (so cache hits made
+// ragged rows), every row of a Lambda scanner has them, blank when the
+// record did not come from an invocation.
+func lambdaFields(m *scan.LambdaMeta) []string {
+	if m == nil {
+		return make([]string, len(LambdaHeaders))
+	}
+	return []string{m.RequestID, m.LogGroupName, m.LogStreamName, Timestamp(m.Start), Timestamp(m.End),
+		m.MemoryLimit, Seconds(m.MeasuredDuration)}
 }

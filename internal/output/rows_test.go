@@ -100,7 +100,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, rec := range demoRecords() {
-				rows, err := RecordRows(demoInfo, rec, tc.meta)
+				rows, err := RecordRows(demoInfo, rec, tc.meta, false)
 				if err != nil {
 					t.Fatalf("%s: %v", rec.Domain, err)
 				}
@@ -161,7 +161,7 @@ func TestRecordRowsWidth(t *testing.T) {
 		Status: scan.StatusOK,
 		Result: rowsResult{{1}, {1, 2}, {1, 2, 3}},
 	}
-	rows, err := RecordRows(info, rec, false)
+	rows, err := RecordRows(info, rec, false, false)
 	want := [][]string{{"d.gov", "d.gov", "1", ""}, {"d.gov", "d.gov", "1", "2"}, {"d.gov", "d.gov", "1", "2"}}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("rows = %q, want %q", rows, want)

@@ -182,6 +182,19 @@ type Record struct {
 	Data json.RawMessage
 	// Start and End are zero for cache hits (the original left them blank).
 	Start, End time.Time
+	// Lambda describes the invocation that scanned this record, when it
+	// ran in AWS Lambda.
+	Lambda *LambdaMeta
+}
+
+// LambdaMeta is the original's --meta Lambda columns of a record.
+type LambdaMeta struct {
+	RequestID        string
+	LogGroupName     string
+	LogStreamName    string
+	Start, End       time.Time
+	MemoryLimit      string
+	MeasuredDuration time.Duration
 }
 
 // Duration is End - Start.

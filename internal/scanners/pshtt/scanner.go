@@ -110,6 +110,12 @@ func (s *Scanner) Init(ctx context.Context, run scan.Run) error {
 	}
 	s.prober = newProber(dial, s.timeout, ua, custom, public, ptInt)
 
+	if run.Method == "lambda" {
+		// The lists are looked up locally (Prepare); the function only
+		// scans.
+		s.preload, s.pending = PreloadList{}, PreloadList{}
+		return nil
+	}
 	roots := public
 	if custom != nil {
 		roots = custom

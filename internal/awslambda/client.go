@@ -1,0 +1,40 @@
+package awslambda
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// NewClient returns a Lambda client from the standard AWS configuration
+// (profile, region, credentials, AWS_ENDPOINT_URL_LAMBDA), sized for
+// inFlight concurrent invocations. The SDK's own retries are off: a retried
+// invoke re-runs a scan, so the invoker decides what is safe to retry. The
+// HTTP client is the SDK's buildable one with larger pools and no TLS
+// settings of its own, so AWS_CA_BUNDLE keeps working.
+func NewClient(ctx context.Context, profile string, inFlight int) (*lambda.Client, error) {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = inFlight + 16
+		tr.MaxIdleConnsPerHost = inFlight + 16
+	})
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("AWS configuration: no region (set AWS_REGION or a profile's region)")
+	}
+	return lambda.NewFromConfig(cfg), nil
+}

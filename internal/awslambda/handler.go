@@ -1,0 +1,260 @@
+package awslambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/netx"
+	"github.com/domainscan/domain-scan/internal/pyjson"
+	"github.com/domainscan/domain-scan/internal/scan"
+)
+
+// NetworkOptions are the general flags that travel with a scanner's own.
+var NetworkOptions = []string{"dns", "ca_file", "port-map"}
+
+// Handler serves invocations for every Lambda-capable scanner of one
+// binary. It is safe for concurrent use (the runtime may run several invoke
+// loops in one process) and keeps no per-invocation state.
+type Handler struct {
+	newScanners func() []scan.Scanner
+	version     string
+	log         *slog.Logger
+
+	mu    sync.Mutex
+	ready map[string]*readyScanner // by scanner and options
+}
+
+// readyScanner is an initialised scanner instance, reused across
+// invocations with the same options (Init can be costly).
+type readyScanner struct {
+	once sync.Once
+	s    scan.Scanner
+	err  error
+}
+
+// maxReady bounds the initialised scanners kept per process.
+const maxReady = 32
+
+// NewHandler returns a handler over fresh scanners from newScanners.
+func NewHandler(newScanners func() []scan.Scanner, version string, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Handler{newScanners: newScanners, version: version, log: log, ready: map[string]*readyScanner{}}
+}
+
+// errorMargin is how long before the function's deadline the handler stops
+// scanning, so that it can still answer with what it has.
+func errorMargin(remaining time.Duration) time.Duration {
+	return max(2*time.Second, remaining/20)
+}
+
+// Handle serves one event. Scan failures are data (error, status), never a
+// function error; only a malformed event or an unknown scanner is.
+func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
+	start := time.Now()
+	resp := Response{Version: h.version}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		resp.Lambda.RequestID = lc.AwsRequestID
+	}
+	resp.Lambda.LogGroupName = lambdacontext.LogGroupName
+	resp.Lambda.LogStreamName = lambdacontext.LogStreamName
+	resp.Lambda.MemoryLimit = fmt.Sprint(lambdacontext.MemoryLimitInMB)
+	resp.Lambda.StartTime = epoch(start)
+
+	s, err := h.scanner(ctx, req)
+	if err != nil {
+		return resp, err
+	}
+	list := req.Domains
+	single := len(list) == 0
+	if single {
+		if req.Domain == "" {
+			return resp, errors.New("event has neither domain nor domains")
+		}
+		list = []string{req.Domain}
+	}
+	scanCtx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		scanCtx, cancel = context.WithDeadline(ctx, d.Add(-errorMargin(time.Until(d))))
+		defer cancel()
+	}
+	results := make([]Result, len(list))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for i, d := range list {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = h.scanOne(scanCtx, s, req, d)
+		})
+	}
+	wg.Wait()
+	end := time.Now()
+	resp.Lambda.EndTime = epoch(end)
+	resp.Lambda.MeasuredDuration = end.Sub(start).Seconds()
+	if single {
+		r := results[0]
+		resp.Data, resp.Error, resp.Status = r.Data, r.Error, r.Status
+		if resp.Data == nil {
+			resp.Data = json.RawMessage("null")
+		}
+		return resp, nil
+	}
+	resp.Data = json.RawMessage("null")
+	resp.Results = results
+	return resp, nil
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// scanOne scans one domain with the pipeline's guarantees: a deadline, a
+// recovered panic, the JSON the engine would cache.
+func (h *Handler) scanOne(ctx context.Context, s scan.Scanner, req Request, domain string) (r Result) {
+	r = Result{Domain: domain, Status: string(scan.StatusFailed)}
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			r = Result{Domain: domain, Status: string(scan.StatusFailed), Error: fmt.Sprintf("panic: %v", v)}
+		}
+		r.Start, r.End = epoch(start), epoch(time.Now())
+	}()
+	t := scan.Target{Domain: domain, BaseDomain: domains.BaseDomain(domain)}
+	inputs, ok := req.Inputs[domain]
+	if !ok {
+		if pr, isPrep := s.(scan.Preparer); isPrep {
+			in, err := pr.Prepare(ctx, t, noLookup{})
+			if errors.Is(err, scan.ErrSkip) {
+				r.Status = string(scan.StatusSkipped)
+				return r
+			}
+			if err != nil {
+				r.Error = "prepare: " + err.Error()
+				return r
+			}
+			inputs = in
+		}
+	}
+	runID, _ := req.Environment["scan_uuid"].(string)
+	res, err := s.Scan(ctx, scan.Job{Target: t, RunID: runID, Inputs: inputs})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		r.Status, r.Error = string(scan.StatusTimeout), "stopped before the function's deadline: "+err.Error()
+	case err != nil:
+		r.Error = err.Error()
+	case res == nil:
+		r.Error = "Scan returned nothing."
+	default:
+		data, merr := pyjson.Marshal(res)
+		if merr != nil {
+			r.Error = "encode result: " + merr.Error()
+			return r
+		}
+		r.Status, r.Data = string(scan.StatusOK), data
+	}
+	return r
+}
+
+type noLookup struct{}
+
+func (noLookup) Lookup(string, string) ([]byte, bool, error) { return nil, false, nil }
+
+// scanner returns an initialised instance for the event's scanner and
+// options, made once per distinct options.
+func (h *Handler) scanner(ctx context.Context, req Request) (scan.Scanner, error) {
+	var s scan.Scanner
+	for _, c := range h.newScanners() {
+		if c.Info().Name == req.Scanner {
+			s = c
+		}
+	}
+	if s == nil {
+		return nil, fmt.Errorf("unknown scanner %q", req.Scanner)
+	}
+	if !s.Info().Lambda {
+		return nil, fmt.Errorf("scanner %q does not run in Lambda", req.Scanner)
+	}
+	opts := stringOptions(req.Options)
+	key := req.Scanner + "\x00" + canonical(opts)
+	h.mu.Lock()
+	rs, ok := h.ready[key]
+	if !ok {
+		if len(h.ready) >= maxReady {
+			h.ready = map[string]*readyScanner{}
+		}
+		rs = &readyScanner{}
+		h.ready[key] = rs
+	}
+	h.mu.Unlock()
+	rs.once.Do(func() { rs.s, rs.err = h.initScanner(ctx, s, opts) })
+	return rs.s, rs.err
+}
+
+func (h *Handler) initScanner(ctx context.Context, s scan.Scanner, opts map[string]string) (scan.Scanner, error) {
+	name := s.Info().Name
+	if fd, ok := s.(scan.FlagDefiner); ok {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fd.DefineFlags(fs)
+		for k, v := range opts {
+			if fs.Lookup(k) == nil {
+				continue // the original sent every option; ignore the others
+			}
+			if err := fs.Set(k, v); err != nil {
+				return nil, fmt.Errorf("option %s=%q for %s: %w", k, v, name, err)
+			}
+		}
+	}
+	network, err := netx.New(opts["dns"], opts["port-map"])
+	if err != nil {
+		return nil, err
+	}
+	if ini, ok := s.(scan.Initializer); ok {
+		run := scan.Run{Method: "lambda", Net: network, CAFile: opts["ca_file"], Log: h.log.With("scanner", name)}
+		if err := ini.Init(ctx, run); err != nil {
+			return nil, fmt.Errorf("init %s: %w", name, err)
+		}
+	}
+	return s, nil
+}
+
+// stringOptions keeps the string-valued options (the original's events
+// also carried booleans such as "debug", which no flag here takes).
+func stringOptions(m map[string]any) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case float64, bool:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+func canonical(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + m[k] + "\x00")
+	}
+	return b.String()
+}

@@ -1,0 +1,409 @@
+package awslambda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/domainscan/domain-scan/internal/engine"
+	"github.com/domainscan/domain-scan/internal/scan"
+)
+
+// InvokeAPI is the part of the Lambda client the invoker uses.
+type InvokeAPI interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// InvokerOptions configure an Invoker.
+type InvokerOptions struct {
+	// Function is the name template; {scanner} is replaced (task_{scanner}).
+	Function string
+	// Retries is --lambda-retries: how often a function error or an empty
+	// or garbled answer is retried (each retry re-runs the scan).
+	Retries int
+	// Batch is --lambda-batch: domains per invocation (default 1).
+	Batch int
+	// Linger is how long a batch waits to fill up (default 20 ms).
+	Linger time.Duration
+	// ThrottleRetries bounds retries of throttling and transport errors,
+	// which are safe (the scan did not run); default 8.
+	ThrottleRetries int
+	// BackoffBase and BackoffCap shape the jittered exponential backoff.
+	BackoffBase, BackoffCap time.Duration
+	RunID                   string
+	Version                 string
+	Log                     *slog.Logger
+}
+
+// Invoker runs scans in AWS Lambda (engine.Executor). Each in-flight
+// invocation is a goroutine blocked on the SDK, nothing more.
+type Invoker struct {
+	client InvokeAPI
+	o      InvokerOptions
+
+	mu       sync.Mutex
+	batchers map[string]*batcher
+}
+
+var _ engine.Executor = (*Invoker)(nil)
+
+// NewInvoker returns an invoker over client.
+func NewInvoker(client InvokeAPI, o InvokerOptions) *Invoker {
+	if o.Function == "" {
+		o.Function = "task_{scanner}"
+	}
+	if o.Batch < 1 {
+		o.Batch = 1
+	}
+	if o.Linger <= 0 {
+		o.Linger = 20 * time.Millisecond
+	}
+	if o.ThrottleRetries <= 0 {
+		o.ThrottleRetries = 8
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 100 * time.Millisecond
+	}
+	if o.BackoffCap <= 0 {
+		o.BackoffCap = 10 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Invoker{client: client, o: o, batchers: map[string]*batcher{}}
+}
+
+// FunctionName is the function of a scanner.
+func (iv *Invoker) FunctionName(scanner string) string {
+	return strings.ReplaceAll(iv.o.Function, "{scanner}", scanner)
+}
+
+// Execute runs one job, alone or in a batch with other jobs of the same
+// scanner.
+func (iv *Invoker) Execute(ctx context.Context, info scan.Info, job scan.Job) engine.Outcome {
+	if iv.o.Batch == 1 {
+		outs := iv.invoke(ctx, info.Name, []scan.Job{job})
+		return outs[0]
+	}
+	return iv.batcherFor(info.Name).submit(ctx, job)
+}
+
+// request builds the event for jobs of one scanner.
+func (iv *Invoker) request(scanner string, jobs []scan.Job) Request {
+	req := Request{
+		Scanner:     scanner,
+		Environment: map[string]any{"scan_method": "lambda", "scan_uuid": iv.o.RunID},
+		Version:     iv.o.Version,
+	}
+	if len(jobs) == 1 {
+		req.Domain = jobs[0].Domain
+	} else {
+		for _, j := range jobs {
+			req.Domains = append(req.Domains, j.Domain)
+		}
+	}
+	if opts := jobs[0].Options; len(opts) > 0 {
+		req.Options = map[string]any{}
+		for k, v := range opts {
+			req.Options[k] = v
+		}
+	}
+	for _, j := range jobs {
+		if len(j.Inputs) > 0 {
+			if req.Inputs == nil {
+				req.Inputs = map[string]json.RawMessage{}
+			}
+			req.Inputs[j.Domain] = j.Inputs
+		}
+	}
+	return req
+}
+
+// invoke runs jobs in one invocation, with the bounded retries, and gives
+// one outcome per job, in order.
+func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) []engine.Outcome {
+	req := iv.request(scanner, jobs)
+	payload, err := json.Marshal(req)
+	fail := func(status scan.Status, errs []string, meta *scan.LambdaMeta) []engine.Outcome {
+		outs := make([]engine.Outcome, len(jobs))
+		for i := range outs {
+			outs[i] = engine.Outcome{Status: status, Errors: errs, Lambda: meta}
+		}
+		return outs
+	}
+	if err != nil {
+		return fail(scan.StatusFailed, []string{"encode Lambda event: " + err.Error()}, nil)
+	}
+	name := iv.FunctionName(scanner)
+	var errs []string
+	throttled, retried := 0, 0
+	for {
+		start := time.Now()
+		out, err := iv.client.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName: aws.String(name), Payload: payload, InvocationType: types.InvocationTypeRequestResponse,
+		})
+		if ctx.Err() != nil {
+			return fail(scan.StatusTimeout, append(errs, "Lambda invocation did not answer in time"), nil)
+		}
+		if err != nil {
+			if safeToRetry(err) && throttled < iv.o.ThrottleRetries {
+				throttled++
+				iv.sleep(ctx, throttled)
+				continue
+			}
+			errs = append(errs, "Lambda error: "+err.Error())
+		} else {
+			meta := lambdaMeta(out, start)
+			resp, problem := parseResponse(out)
+			if problem == "" {
+				return iv.outcomes(jobs, resp, meta, errs)
+			}
+			errs = append(errs, problem)
+			if retried >= iv.o.Retries {
+				return fail(scan.StatusFailed, errs, meta)
+			}
+			retried++
+			iv.o.Log.Info("retrying Lambda scan", "function", name, "attempt", retried, "problem", problem)
+			continue
+		}
+		if retried >= iv.o.Retries {
+			return fail(scan.StatusFailed, errs, nil)
+		}
+		retried++
+	}
+}
+
+// outcomes maps a good response to the jobs.
+func (iv *Invoker) outcomes(jobs []scan.Job, resp Response, meta *scan.LambdaMeta, errs []string) []engine.Outcome {
+	outs := make([]engine.Outcome, len(jobs))
+	if len(jobs) == 1 && resp.Results == nil {
+		o := engine.Outcome{Status: scan.Status(resp.Status), Data: resp.Data, Errors: errs, Lambda: meta,
+			Start: meta.Start, End: meta.End}
+		if o.Status == "" { // the original's handlers sent no status
+			o.Status = scan.StatusOK
+			if resp.Error != "" || len(resp.Data) == 0 || string(resp.Data) == "null" {
+				o.Status = scan.StatusFailed
+			}
+		}
+		if resp.Error != "" {
+			o.Errors = append(append([]string(nil), errs...), "Error or exception during scan: "+resp.Error)
+		}
+		outs[0] = o
+		return outs
+	}
+	byDomain := map[string]Result{}
+	for _, r := range resp.Results {
+		byDomain[r.Domain] = r
+	}
+	for i, j := range jobs {
+		r, ok := byDomain[j.Domain]
+		o := engine.Outcome{Status: scan.Status(r.Status), Data: r.Data, Errors: errs, Lambda: meta,
+			Start: fromEpoch(r.Start), End: fromEpoch(r.End)}
+		switch {
+		case !ok:
+			o.Status, o.Errors = scan.StatusFailed, append(append([]string(nil), errs...), "Lambda response lacks this domain")
+		case r.Error != "":
+			o.Errors = append(append([]string(nil), errs...), "Error or exception during scan: "+r.Error)
+		}
+		outs[i] = o
+	}
+	return outs
+}
+
+// sleep waits a jittered exponential backoff (full jitter), or until ctx
+// ends.
+func (iv *Invoker) sleep(ctx context.Context, attempt int) {
+	d := min(iv.o.BackoffCap, iv.o.BackoffBase<<min(attempt, 20))
+	d = time.Duration(rand.Int64N(int64(d)) + 1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// safeToRetry: throttling, a busy or unavailable service, or a transport
+// failure before any answer — the scan did not run, so retrying is safe.
+func safeToRetry(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "TooManyRequestsException", "ThrottlingException", "EC2ThrottledException",
+			"ServiceException", "ResourceNotReadyException":
+			return true
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		code := re.HTTPStatusCode()
+		return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
+	}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) && !errors.As(err, &re) {
+		// No HTTP response at all: connection refused or reset.
+		return true
+	}
+	return false
+}
+
+// parseResponse checks an invocation's answer: "" when it is a response
+// of ours, else what was wrong (a function error, a timeout text, garbage).
+func parseResponse(out *lambda.InvokeOutput) (Response, string) {
+	body := bytes.TrimSpace(out.Payload)
+	if out.FunctionError != nil {
+		return Response{}, fmt.Sprintf("Lambda error (%s): %s", *out.FunctionError, truncate(body))
+	}
+	if raw, ok := awsmw.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
+		if et := raw.Header.Get("Error-Type"); et != "" {
+			return Response{}, fmt.Sprintf("Lambda error (%s): %s", et, truncate(body))
+		}
+	}
+	if len(body) == 0 || string(body) == "null" {
+		return Response{}, "Response came back empty."
+	}
+	var probe struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal(body, &probe) == nil && (probe.ErrorType != "" || probe.ErrorMessage != "") {
+		return Response{}, fmt.Sprintf("Lambda error (%s): %s", probe.ErrorType, probe.ErrorMessage)
+	}
+	var resp Response
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return Response{}, "Response came back garbled: " + truncate(body)
+	}
+	if resp.Data == nil && resp.Results == nil && resp.Error == "" {
+		return Response{}, "Response object lacked 'data' field: " + truncate(body)
+	}
+	return resp, ""
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+// lambdaMeta reads the "lambda" object, with the API's request id when the
+// function did not say.
+func lambdaMeta(out *lambda.InvokeOutput, start time.Time) *scan.LambdaMeta {
+	var r struct {
+		Lambda Meta `json:"lambda"`
+	}
+	_ = json.Unmarshal(out.Payload, &r)
+	m := &scan.LambdaMeta{
+		RequestID: r.Lambda.RequestID, LogGroupName: r.Lambda.LogGroupName, LogStreamName: r.Lambda.LogStreamName,
+		MemoryLimit: r.Lambda.MemoryLimit, Start: fromEpoch(r.Lambda.StartTime), End: fromEpoch(r.Lambda.EndTime),
+		MeasuredDuration: time.Duration(r.Lambda.MeasuredDuration * float64(time.Second)),
+	}
+	if m.RequestID == "" {
+		m.RequestID, _ = awsmw.GetRequestIDMetadata(out.ResultMetadata)
+	}
+	if m.Start.IsZero() {
+		m.Start, m.End = start, time.Now()
+	}
+	return m
+}
+
+func fromEpoch(s float64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s*1e9))
+}
+
+// batcher packs jobs of one scanner into invocations of up to Batch
+// domains, waiting at most Linger for a batch to fill.
+type batcher struct {
+	iv      *Invoker
+	scanner string
+	in      chan pending
+}
+
+type pending struct {
+	ctx   context.Context
+	job   scan.Job
+	reply chan engine.Outcome
+}
+
+func (iv *Invoker) batcherFor(scanner string) *batcher {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	b, ok := iv.batchers[scanner]
+	if !ok {
+		b = &batcher{iv: iv, scanner: scanner, in: make(chan pending)}
+		iv.batchers[scanner] = b
+		go b.loop()
+	}
+	return b
+}
+
+func (b *batcher) submit(ctx context.Context, job scan.Job) engine.Outcome {
+	p := pending{ctx: ctx, job: job, reply: make(chan engine.Outcome, 1)}
+	select {
+	case b.in <- p:
+	case <-ctx.Done():
+		return engine.Outcome{Status: scan.StatusTimeout, Errors: []string{"not sent to Lambda in time"}}
+	}
+	select {
+	case o := <-p.reply:
+		return o
+	case <-ctx.Done():
+		return engine.Outcome{Status: scan.StatusTimeout, Errors: []string{"Lambda batch did not answer in time"}}
+	}
+}
+
+// loop collects batches for ever (one goroutine per scanner of a run).
+func (b *batcher) loop() {
+	for first := range b.in {
+		batch := []pending{first}
+		timer := time.NewTimer(b.iv.o.Linger)
+	fill:
+		for len(batch) < b.iv.o.Batch {
+			select {
+			case p := <-b.in:
+				batch = append(batch, p)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		go b.send(batch)
+	}
+}
+
+func (b *batcher) send(batch []pending) {
+	jobs := make([]scan.Job, len(batch))
+	// The batch lives as long as its longest-lived job.
+	ctx := batch[0].ctx
+	for i, p := range batch {
+		jobs[i] = p.job
+		if d1, ok1 := p.ctx.Deadline(); ok1 {
+			if d0, ok0 := ctx.Deadline(); ok0 && d1.After(d0) {
+				ctx = p.ctx
+			}
+		}
+	}
+	outs := b.iv.invoke(ctx, b.scanner, jobs)
+	for i, p := range batch {
+		p.reply <- outs[i]
+	}
+}
