@@ -162,10 +162,13 @@ func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) 
 			return fail(scan.StatusTimeout, append(errs, "Lambda invocation did not answer in time"), nil)
 		}
 		if err != nil {
-			if safeToRetry(err) && throttled < iv.o.ThrottleRetries {
-				throttled++
-				iv.sleep(ctx, throttled)
-				continue
+			if safeToRetry(err) {
+				if throttled < iv.o.ThrottleRetries {
+					throttled++
+					iv.sleep(ctx, throttled)
+					continue
+				}
+				return fail(scan.StatusFailed, append(errs, fmt.Sprintf("Lambda error after %d retries: %v", throttled, err)), nil)
 			}
 			errs = append(errs, "Lambda error: "+err.Error())
 		} else {
