@@ -21,6 +21,9 @@ func NewClient(ctx context.Context, profile string, inFlight int) (*lambda.Clien
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConns = inFlight + 16
 		tr.MaxIdleConnsPerHost = inFlight + 16
+		// Events and answers are small; smaller buffers keep thousands
+		// of open connections cheap.
+		tr.ReadBufferSize, tr.WriteBufferSize = 2048, 2048
 	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),

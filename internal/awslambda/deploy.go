@@ -4,11 +4,9 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -401,10 +399,9 @@ func BuildBootstrap(ctx context.Context, srcDir, arch, version string) ([]byte, 
 // the same CodeSha256 in Lambda.
 func ZipBootstrap(bin []byte) ([]byte, error) {
 	var buf bytes.Buffer
+	// Default deflate: best compression saves 0.4% of a 4.6 MB zip for
+	// three times the CPU.
 	zw := zip.NewWriter(&buf)
-	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestCompression)
-	})
 	h := &zip.FileHeader{
 		Name:     "bootstrap",
 		Method:   zip.Deflate,

@@ -23,9 +23,9 @@ import (
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
 )
 
-// fakeLambda speaks the Lambda Invoke API (as the SDK calls it) and runs
+// invokeServer speaks the Lambda Invoke API (as the SDK calls it) and runs
 // the real Handler, except for domains named after a fault.
-type fakeLambda struct {
+type invokeServer struct {
 	h        *Handler
 	mu       sync.Mutex
 	calls    map[string]int // by first domain of the event
@@ -35,11 +35,11 @@ type fakeLambda struct {
 	latency  time.Duration
 }
 
-func newFakeLambda() *fakeLambda {
-	return &fakeLambda{h: NewHandler(all.Scanners, "test", nil), calls: map[string]int{}}
+func newInvokeServer() *invokeServer {
+	return &invokeServer{h: NewHandler(all.Scanners, "test", nil), calls: map[string]int{}}
 }
 
-func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *invokeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := f.inFlight.Add(1)
 	defer f.inFlight.Add(-1)
 	for {
@@ -105,7 +105,10 @@ func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(resp)
 }
 
-func testClient(t testing.TB, url string) InvokeAPI {
+func testClient(t testing.TB, url string) InvokeAPI { return testClientFor(t, url, 100) }
+
+// testClientFor is testClient sized for inFlight concurrent invocations.
+func testClientFor(t testing.TB, url string, inFlight int) InvokeAPI {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", url)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -114,7 +117,7 @@ func testClient(t testing.TB, url string) InvokeAPI {
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	c, err := NewClient(context.Background(), "", 100)
+	c, err := NewClient(context.Background(), "", inFlight)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +163,7 @@ func runEngine(t *testing.T, dir string, inv *Invoker, domains list, meta bool) 
 // TestFaults: every fault still gives each domain a row with its error,
 // and retries are bounded.
 func TestFaults(t *testing.T) {
-	f := newFakeLambda()
+	f := newInvokeServer()
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	inv := NewInvoker(testClient(t, srv.URL), InvokerOptions{Function: "function", Retries: 1, ThrottleRetries: 3,
@@ -217,7 +220,7 @@ func TestBatchesEqualSingles(t *testing.T) {
 	results := map[int]map[string][]string{}
 	invokes := map[int]int64{}
 	for _, batch := range []int{1, 10} {
-		f := newFakeLambda()
+		f := newInvokeServer()
 		srv := httptest.NewServer(f)
 		inv := NewInvoker(testClient(t, srv.URL), InvokerOptions{Function: "function", Batch: batch})
 		results[batch] = runEngine(t, t.TempDir(), inv, domains, false)

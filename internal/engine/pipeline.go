@@ -56,6 +56,13 @@ func (p *pipeline) process(domain string) outcome {
 	ctx, cancel := context.WithTimeout(p.base, p.cfg.ScanTimeout)
 	defer cancel()
 
+	if p.cfg.remote(p.info) {
+		// A remote scan is an SDK call that honours its context: no guard
+		// goroutine (and its stack) per in-flight invocation.
+		rec := p.run(ctx, t)
+		p.finish(rec)
+		return outcome{rec: rec, rows: p.rows(rec)}
+	}
 	// The work runs in its own goroutine so that a scanner that ignores its
 	// context still cannot hold a worker past the deadline.
 	out := make(chan *scan.Record, 1)
