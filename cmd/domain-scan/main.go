@@ -108,6 +108,6 @@ cache layout and meta.json.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout), newLabCmd(stdout, stderr), newDemoCmd(stdout, stderr))
+	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout), newLabCmd(stdout, stderr), newDemoCmd(stdout, stderr), newLambdaCmd(stdout, stderr))
 	return root
 }
