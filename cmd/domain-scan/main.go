@@ -1,5 +1,10 @@
 // Command domain-scan scans lists of domains for web and mail security
 // hygiene. See README.md.
+//
+// Certificates with negative serial numbers are malformed but exist; a
+// scanner must still see them (crypto/tls refuses them by default).
+//
+//go:debug x509negativeserial=1
 package main
 
 import (

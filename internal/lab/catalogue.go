@@ -448,6 +448,46 @@ func pshttScenarios() []*Scenario {
 			}),
 		},
 		{
+			Domain:  "client-auth13.test",
+			Summary: "HTTPS (TLS 1.3) requires a client certificate, which TLS 1.3 reports only when the request is refused",
+			Hosts: map[string]*Host{
+				"": {HTTPS: page(), TLS: TLS{ClientAuth: true, MinVersion: tls.VersionTLS13}},
+			},
+			Expect: expects(cells{
+				"Live":                       yes,
+				"HTTPS Live":                 yes,
+				"HTTPS Full Connection":      no,
+				"HTTPS Client Auth Required": yes,
+			}, nil, nil),
+		},
+		{
+			Domain:  "client-auth-optional.test",
+			Summary: "HTTPS (TLS 1.2) asks for a client certificate but goes on without one: a full connection with HSTS",
+			Hosts: map[string]*Host{
+				"": {HTTPS: hsts("max-age=31536000"), TLS: TLS{OptionalClientAuth: true, MaxVersion: tls.VersionTLS12}},
+			},
+			Expect: expects(cells{
+				"HTTPS Live":                 yes,
+				"HTTPS Full Connection":      yes,
+				"HTTPS Client Auth Required": no,
+				"HSTS":                       yes,
+				"Domain Uses Strong HSTS":    yes,
+			}, nil, nil),
+		},
+		{
+			Domain:  "client-auth-optional13.test",
+			Summary: "HTTPS (TLS 1.3) asks for a client certificate but goes on without one: a full connection with HSTS",
+			Hosts: map[string]*Host{
+				"": {HTTPS: hsts("max-age=31536000"), TLS: TLS{OptionalClientAuth: true, MinVersion: tls.VersionTLS13}},
+			},
+			Expect: expects(cells{
+				"HTTPS Live":                 yes,
+				"HTTPS Full Connection":      yes,
+				"HTTPS Client Auth Required": no,
+				"HSTS":                       yes,
+			}, nil, nil),
+		},
+		{
 			Domain:  "tls10-only.test",
 			Summary: "HTTPS speaks only TLS 1.0: the HTTP client refuses it (no full connection) but the TLS probe makes it live",
 			Hosts: map[string]*Host{

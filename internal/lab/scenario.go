@@ -98,8 +98,9 @@ type TLS struct {
 	// Suites restricts the TLS 1.0–1.2 cipher suites (nil: Go's defaults
 	// plus, when MinVersion is below 1.2, the legacy CBC suites).
 	Suites []uint16
-	// ClientAuth requires a client certificate.
-	ClientAuth bool
+	// ClientAuth requires a client certificate; OptionalClientAuth asks
+	// for one but goes on without.
+	ClientAuth, OptionalClientAuth bool
 	// Legacy serves port 443 with the ClientHello responder instead of
 	// crypto/tls (SSLv2, SSLv3, DHE, EXPORT, NULL ...).
 	Legacy *legacytls.Config

@@ -250,8 +250,11 @@ func tlsConfigFor(ca *pki.CA, name string, t TLS) (*tls.Config, error) {
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA,
 			tls.TLS_RSA_WITH_AES_256_CBC_SHA)
 	}
-	if t.ClientAuth {
+	switch {
+	case t.ClientAuth:
 		cfg.ClientAuth = tls.RequireAnyClientCert
+	case t.OptionalClientAuth:
+		cfg.ClientAuth = tls.RequestClientCert
 	}
 	return cfg, nil
 }

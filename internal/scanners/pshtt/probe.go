@@ -55,7 +55,12 @@ func newProber(dial func(ctx context.Context, network, addr string) (net.Conn, e
 	p.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	p.follower = &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	// The follow accepts what the TLS probe accepts, so that a hop through
+	// an old server does not lose the eventual destination.
+	ftr := tr.Clone()
+	ftr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10,
+		CipherSuites: allSuites, CurvePreferences: classicCurves}
+	p.follower = &http.Client{Transport: ftr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return errors.New("too many redirects")
 		}
@@ -145,7 +150,18 @@ func (p *prober) follow(ctx context.Context, rawURL string) string {
 		return ""
 	}
 	resp.Body.Close()
-	return resp.Request.URL.String()
+	return requestsURL(resp.Request.URL)
+}
+
+// requestsURL writes a URL as requests reported it: host lower-cased and
+// an empty path as "/".
+func requestsURL(u *url.URL) string {
+	c := *u
+	c.Host = strings.ToLower(c.Host)
+	if c.Path == "" && c.RawPath == "" {
+		c.Path = "/"
+	}
+	return c.String()
 }
 
 // basicCheck is pshtt's basic_check (and, for HTTPS, https_check) of one
@@ -156,14 +172,9 @@ func (p *prober) basicCheck(ctx context.Context, e *Endpoint) {
 		return
 	}
 	resp, outcome, _ := p.get(ctx, e.URL)
-	switch outcome {
-	case gotResponse:
-		e.Live = ptr(true)
+	e.Live = ptr(outcome == gotResponse)
+	if outcome == gotResponse {
 		p.record(ctx, e, resp)
-	case tlsFailure:
-		e.Live = ptr(true)
-	default:
-		e.Live = ptr(false)
 	}
 }
 
@@ -180,9 +191,6 @@ func (p *prober) basicCheck(ctx context.Context, e *Endpoint) {
 //   - a response: live, full connection, certificate facts, response.
 func (p *prober) httpsBasicCheck(ctx context.Context, e *Endpoint) {
 	probe, conn := p.probeTLS(ctx, e.name)
-	if conn != nil {
-		defer conn.Close()
-	}
 	if !probe.ok {
 		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(false), ptr(false), ptr(false)
 		return
@@ -192,7 +200,14 @@ func (p *prober) httpsBasicCheck(ctx context.Context, e *Endpoint) {
 		p.certFacts(e, probe)
 		return
 	}
-	resp, outcome := p.getOver(ctx, conn, e)
+	resp, outcome, err := p.getOver(ctx, conn, e)
+	// Only the head was wanted: close now, not after the redirect follow.
+	conn.Close()
+	if outcome != gotResponse && outcome != readTimeout && probe.asked && isTLSError(err) {
+		// TLS 1.3: the server refused the request without a certificate.
+		probe.clientAuthRequired = true
+		e.HTTPSClientAuthRequired = true
+	}
 	switch outcome {
 	case gotResponse:
 		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(true), ptr(true), ptr(true)
@@ -207,32 +222,41 @@ func (p *prober) httpsBasicCheck(ctx context.Context, e *Endpoint) {
 }
 
 // getOver sends the first request over an established TLS connection and
-// reads the response head only (at most 1 MiB of it).
-func (p *prober) getOver(ctx context.Context, conn *tls.Conn, e *Endpoint) (*http.Response, requestOutcome) {
+// reads the response head only (at most 64 KiB of it, as the HTTP client's
+// limit); the body is never read, the caller closes the connection.
+func (p *prober) getOver(ctx context.Context, conn *tls.Conn, e *Endpoint) (*http.Response, requestOutcome, error) {
 	deadline := time.Now().Add(p.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+"/", nil)
 	if err != nil {
-		return nil, otherFailure
+		return nil, otherFailure, err
 	}
 	req.Header.Set("User-Agent", p.userAgent)
 	req.Header.Set("Accept", "*/*")
 	req.Close = true
 	if err := req.Write(conn); err != nil {
-		return nil, otherFailure
+		return nil, otherFailure, err
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(io.LimitReader(conn, 1<<20)), req)
-	if err != nil {
-		if isTimeout(err) {
-			return nil, readTimeout
+	br := bufio.NewReader(io.LimitReader(conn, 64<<10))
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			if isTimeout(err) {
+				return nil, readTimeout, err
+			}
+			return nil, otherFailure, err
 		}
-		return nil, otherFailure
+		// Python's http.client skipped "100 Continue", nothing else.
+		if resp.StatusCode == http.StatusContinue {
+			continue
+		}
+		return resp, gotResponse, nil
 	}
-	resp.Body.Close()
-	return resp, gotResponse
 }
 
 // record keeps what pshtt kept of the first response (step D) and
@@ -259,20 +283,14 @@ func (p *prober) record(ctx context.Context, e *Endpoint, resp *http.Response) {
 func (p *prober) characterize(ctx context.Context, e *Endpoint, loc string, status int) {
 	immediate := loc
 	if !strings.HasPrefix(loc, "http:") && !strings.HasPrefix(loc, "https:") {
-		base, err := url.Parse(e.URL)
-		ref, err2 := url.Parse(loc)
-		if err != nil || err2 != nil {
-			e.UnknownError = true
-			return
-		}
-		immediate = base.ResolveReference(ref).String()
+		immediate = urljoin(e.URL, loc)
 	}
 	var eventual string
 	switch status {
 	case 301, 302, 303, 307, 308:
 		eventual = p.follow(ctx, e.URL)
 	default: // 300, 304, 305 and others are not followed
-		eventual = e.URL
+		eventual = e.URL + "/"
 	}
 	origHost := e.name
 	origBase := domains.BaseDomain(origHost)
@@ -303,18 +321,54 @@ func (p *prober) characterize(ctx context.Context, e *Endpoint, loc string, stat
 	}
 }
 
-// hostOf is urlparse(u).hostname: lower-cased, without port or brackets.
+// hostOf is Python's urlparse(u).hostname: the netloc between "//" and the
+// path, without user info, port or brackets, lower-cased. It is lenient as
+// Python was: bad escapes elsewhere in the URL do not matter.
 func hostOf(u string) string {
-	parsed, err := url.Parse(u)
-	if err != nil {
+	_, rest, ok := strings.Cut(u, "//")
+	if !ok {
 		return ""
 	}
-	return strings.ToLower(parsed.Hostname())
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if strings.HasPrefix(rest, "[") {
+		if i := strings.Index(rest, "]"); i > 0 {
+			return strings.ToLower(rest[1:i])
+		}
+	}
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.ToLower(rest)
+}
+
+// urljoin resolves a relative Location against the endpoint URL (which is
+// scheme://host, no path), as Python's urljoin did for these cases.
+func urljoin(base, loc string) string {
+	if strings.HasPrefix(loc, "//") {
+		scheme, _, _ := strings.Cut(base, ":")
+		return scheme + ":" + loc
+	}
+	if b, err := url.Parse(base); err == nil {
+		if r, err := url.Parse(loc); err == nil {
+			return b.ResolveReference(r).String()
+		}
+	}
+	// An unparsable reference (a bad escape): join the text.
+	if strings.HasPrefix(loc, "/") {
+		return base + loc
+	}
+	return base + "/" + loc
 }
 
 // tlsProbe is what sslyze's connectivity test found.
 type tlsProbe struct {
 	ok                 bool
+	asked              bool // the server asked for a client certificate
 	clientAuthRequired bool
 	chain              []*x509.Certificate
 	ip                 string
@@ -334,6 +388,9 @@ func (p *prober) probeTLS(ctx context.Context, host string) (tlsProbe, *tls.Conn
 		MinVersion:         tls.VersionTLS10,
 		CipherSuites:       allSuites,
 		CurvePreferences:   classicCurves,
+		// Servers that ask for a client certificate after the request
+		// (IIS) renegotiate; OpenSSL went along.
+		Renegotiation: tls.RenegotiateOnceAsClient,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			asked.Store(true)
 			return &tls.Certificate{}, nil
@@ -348,16 +405,7 @@ func (p *prober) probeTLS(ctx context.Context, host string) (tlsProbe, *tls.Conn
 	}
 	conn := tls.Client(raw, cfg)
 	err = conn.HandshakeContext(hctx)
-	if err == nil && asked.Load() {
-		// TLS 1.3 reports a refused client certificate on the first read.
-		raw.SetReadDeadline(time.Now().Add(min(p.timeout, 2*time.Second)))
-		// A timeout means the server waits for a request: the
-		// certificate was optional. A close or an alert means required.
-		if _, rerr := conn.Read(make([]byte, 1)); rerr != nil && !isTimeout(rerr) {
-			err = rerr
-		}
-	}
-	res := tlsProbe{ip: addrOf(raw.RemoteAddr())}
+	res := tlsProbe{ip: addrOf(raw.RemoteAddr()), asked: asked.Load()}
 	state := conn.ConnectionState()
 	switch {
 	case err == nil:
@@ -368,8 +416,10 @@ func (p *prober) probeTLS(ctx context.Context, host string) (tlsProbe, *tls.Conn
 		res.chain = state.PeerCertificates
 	}
 	// Hand the connection on for the request only when the HTTP client
-	// would have negotiated it too.
-	if err == nil && !asked.Load() && state.Version >= tls.VersionTLS12 {
+	// would have negotiated it too. A server that asked for a client
+	// certificate and still finished the handshake made it optional (TLS
+	// 1.2), or says so when the request is refused (TLS 1.3).
+	if err == nil && state.Version >= tls.VersionTLS12 {
 		raw.SetDeadline(time.Time{})
 		return res, conn
 	}
@@ -388,7 +438,7 @@ func addrOf(a net.Addr) string {
 // classicCurves leaves out the post-quantum hybrid key exchange that Go
 // offers by default: it changes nothing a scanner reports and costs several
 // times the CPU of X25519 per handshake.
-var classicCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
+var classicCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
 
 // allSuites lets the probe accept any suite Go can speak, old ones included.
 var allSuites = func() []uint16 {

@@ -116,12 +116,21 @@ func (s *Scanner) Init(ctx context.Context, run scan.Run) error {
 		s.preload, s.pending = PreloadList{}, PreloadList{}
 		return nil
 	}
-	roots := public
-	if custom != nil {
-		roots = custom
+	// The lists come from public sites (or the lab): trust the system's
+	// roots and the --ca_file ones.
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
 	}
-	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: dial,
-		TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	if run.CAFile != "" {
+		if pem, err := os.ReadFile(run.CAFile); err == nil {
+			roots.AppendCertsFromPEM(pem)
+		}
+	}
+	// The preload list is tens of megabytes: bound the wait for an answer,
+	// not the transfer.
+	client := &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{DialContext: dial,
+		TLSClientConfig: &tls.Config{RootCAs: roots}, ResponseHeaderTimeout: 20 * time.Second}}
 	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
 	wg.Go(func() {

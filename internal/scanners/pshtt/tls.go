@@ -114,7 +114,19 @@ func within(c *x509.Certificate) time.Time {
 	return c.NotBefore.Add(c.NotAfter.Sub(c.NotBefore) / 2)
 }
 
-// selfSigned: issued by itself, with a signature that checks.
+// selfSigned is OpenSSL's test: issuer equals subject, the authority key
+// id (if any) is the subject key id, the key may sign certificates (or no
+// key usage is given), and the signature checks. Unlike CheckSignatureFrom
+// it does not require the CA flag, which many self-made certificates lack.
 func selfSigned(c *x509.Certificate) bool {
-	return string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignatureFrom(c) == nil
+	if string(c.RawIssuer) != string(c.RawSubject) {
+		return false
+	}
+	if len(c.AuthorityKeyId) > 0 && len(c.SubjectKeyId) > 0 && string(c.AuthorityKeyId) != string(c.SubjectKeyId) {
+		return false
+	}
+	if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return false
+	}
+	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
