@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/engine"
 	"github.com/domainscan/domain-scan/internal/scan"
@@ -163,4 +166,51 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkBareSDK20k is the floor for BenchmarkInvoke20k: the same
+// endpoint and load through the bare SDK client, no engine, no invoker.
+func BenchmarkBareSDK20k(b *testing.B) {
+	const domains, workers, latency = 20_000, 2_000, time.Second
+	srv := exec.Command(os.Args[0], "-test.run=^$")
+	srv.Env = append(os.Environ(), slowLambdaEnv+"="+latency.String())
+	out, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	addr, _ := bufio.NewReader(out).ReadString('\n')
+	client := testClientFor(b, "http://"+strings.TrimSpace(addr), workers)
+	for range b.N {
+		var before, after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		jobs := make(chan int, workers)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range workers {
+			wg.Go(func() {
+				for i := range jobs {
+					payload, _ := json.Marshal(Request{Scanner: "noop", Domain: fmt.Sprintf("site%05d.test", i)})
+					out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("task_noop"), Payload: payload})
+					if err != nil {
+						b.Error(err)
+						continue
+					}
+					var r Response
+					json.Unmarshal(out.Payload, &r)
+				}
+			})
+		}
+		for i := range domains {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		el := time.Since(start)
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
+		b.ReportMetric(100*float64(domains/workers)*latency.Seconds()/el.Seconds(), "%-of-ideal")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
+		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+	}
 }
