@@ -172,8 +172,8 @@ func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) 
 			}
 			errs = append(errs, "Lambda error: "+err.Error())
 		} else {
-			meta := lambdaMeta(out, start)
 			resp, problem := parseResponse(out)
+			meta := lambdaMeta(out, resp.Lambda, start)
 			if problem == "" {
 				return iv.outcomes(jobs, resp, meta, errs)
 			}
@@ -281,21 +281,22 @@ func parseResponse(out *lambda.InvokeOutput) (Response, string) {
 	if len(body) == 0 || string(body) == "null" {
 		return Response{}, "Response came back empty."
 	}
-	var probe struct {
+	// One parse: our response, or the runtime's error object.
+	var resp struct {
+		Response
 		ErrorType    string `json:"errorType"`
 		ErrorMessage string `json:"errorMessage"`
 	}
-	if json.Unmarshal(body, &probe) == nil && (probe.ErrorType != "" || probe.ErrorMessage != "") {
-		return Response{}, fmt.Sprintf("Lambda error (%s): %s", probe.ErrorType, probe.ErrorMessage)
-	}
-	var resp Response
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return Response{}, "Response came back garbled: " + truncate(body)
+	}
+	if resp.ErrorType != "" || resp.ErrorMessage != "" {
+		return Response{}, fmt.Sprintf("Lambda error (%s): %s", resp.ErrorType, resp.ErrorMessage)
 	}
 	if resp.Data == nil && resp.Results == nil && resp.Error == "" {
 		return Response{}, "Response object lacked 'data' field: " + truncate(body)
 	}
-	return resp, ""
+	return resp.Response, ""
 }
 
 func truncate(b []byte) string {
@@ -307,15 +308,11 @@ func truncate(b []byte) string {
 
 // lambdaMeta reads the "lambda" object, with the API's request id when the
 // function did not say.
-func lambdaMeta(out *lambda.InvokeOutput, start time.Time) *scan.LambdaMeta {
-	var r struct {
-		Lambda Meta `json:"lambda"`
-	}
-	_ = json.Unmarshal(out.Payload, &r)
+func lambdaMeta(out *lambda.InvokeOutput, l Meta, start time.Time) *scan.LambdaMeta {
 	m := &scan.LambdaMeta{
-		RequestID: r.Lambda.RequestID, LogGroupName: r.Lambda.LogGroupName, LogStreamName: r.Lambda.LogStreamName,
-		MemoryLimit: r.Lambda.MemoryLimit, Start: fromEpoch(r.Lambda.StartTime), End: fromEpoch(r.Lambda.EndTime),
-		MeasuredDuration: time.Duration(r.Lambda.MeasuredDuration * float64(time.Second)),
+		RequestID: l.RequestID, LogGroupName: l.LogGroupName, LogStreamName: l.LogStreamName,
+		MemoryLimit: l.MemoryLimit, Start: fromEpoch(l.StartTime), End: fromEpoch(l.EndTime),
+		MeasuredDuration: time.Duration(l.MeasuredDuration * float64(time.Second)),
 	}
 	if m.RequestID == "" {
 		m.RequestID, _ = awsmw.GetRequestIDMetadata(out.ResultMetadata)
