@@ -291,10 +291,12 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		if err != nil {
 			return err
 		}
-		remote = awslambda.NewInvoker(client, awslambda.InvokerOptions{
+		inv := awslambda.NewInvoker(client, awslambda.InvokerOptions{
 			Function: f.lambdaFunction, Retries: f.lambdaRetries, Batch: f.lambdaBatch,
 			RunID: runID, Version: version, Log: log,
 		})
+		defer inv.Close()
+		remote = inv
 		// The general network flags travel with every Lambda scanner's own.
 		for _, s := range scanners {
 			if !s.Info().Lambda {

@@ -59,6 +59,7 @@ type Invoker struct {
 
 	mu       sync.Mutex
 	batchers map[string]*batcher
+	closed   bool
 }
 
 var _ engine.Executor = (*Invoker)(nil)
@@ -330,6 +331,20 @@ func fromEpoch(s float64) time.Time {
 	return time.Unix(0, int64(s*1e9))
 }
 
+// Close stops the batchers once the run is over. Execute must not be
+// running or called afterwards.
+func (iv *Invoker) Close() {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	if iv.closed {
+		return
+	}
+	iv.closed = true
+	for _, b := range iv.batchers {
+		close(b.in)
+	}
+}
+
 // batcher packs jobs of one scanner into invocations of up to Batch
 // domains, waiting at most Linger for a batch to fill.
 type batcher struct {
@@ -348,6 +363,9 @@ func (iv *Invoker) batcherFor(scanner string) *batcher {
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
 	b, ok := iv.batchers[scanner]
+	if !ok && iv.closed {
+		return nil
+	}
 	if !ok {
 		b = &batcher{iv: iv, scanner: scanner, in: make(chan pending)}
 		iv.batchers[scanner] = b
@@ -357,6 +375,9 @@ func (iv *Invoker) batcherFor(scanner string) *batcher {
 }
 
 func (b *batcher) submit(ctx context.Context, job scan.Job) engine.Outcome {
+	if b == nil {
+		return engine.Outcome{Status: scan.StatusFailed, Errors: []string{"Lambda invoker closed"}}
+	}
 	p := pending{ctx: ctx, job: job, reply: make(chan engine.Outcome, 1)}
 	select {
 	case b.in <- p:

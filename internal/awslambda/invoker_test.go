@@ -224,6 +224,7 @@ func TestBatchesEqualSingles(t *testing.T) {
 		srv := httptest.NewServer(f)
 		inv := NewInvoker(testClient(t, srv.URL), InvokerOptions{Function: "function", Batch: batch})
 		results[batch] = runEngine(t, t.TempDir(), inv, domains, false)
+		inv.Close()
 		invokes[batch] = f.invokes.Load()
 		srv.Close()
 	}
