@@ -232,3 +232,18 @@ func TestScannersCommand(t *testing.T) {
 		}
 	}
 }
+
+// Pipelines pass the original's flags of scanners that are not built yet:
+// they are accepted and reported as ignored, not errors.
+func TestReservedFlagsAccepted(t *testing.T) {
+	code, _, stderr := runCLI(t, "scan", "a.test", "--scan=noop", "--timeout=30", "--mx", "--sslyze-certs=false",
+		"--output", t.TempDir(), "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"--timeout", "--mx", "--sslyze-certs"} {
+		if !strings.Contains(stderr, "flag="+f) {
+			t.Errorf("no warning for %s:\n%s", f, stderr)
+		}
+	}
+}
