@@ -25,6 +25,7 @@ import (
 
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/engine"
+	"github.com/domainscan/domain-scan/internal/memwatch"
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
 )
@@ -103,26 +104,11 @@ func BenchmarkInvoke20k(b *testing.B) {
 		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 		var baseHeap runtime.MemStats
 		runtime.ReadMemStats(&baseHeap)
-		var peakHeap atomic.Uint64
-		stop := make(chan struct{})
-		var sampler sync.WaitGroup
-		sampler.Go(func() {
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				peakHeap.Store(max(peakHeap.Load(), ms.HeapInuse))
-				select {
-				case <-stop:
-					return
-				case <-time.After(100 * time.Millisecond):
-				}
-			}
-		})
+		w := memwatch.Start(100 * time.Millisecond)
 		start := time.Now()
 		sum, err := e.Run(context.Background(), []scan.Scanner{noop.New()}, genList(domains))
 		el := time.Since(start)
-		close(stop)
-		sampler.Wait()
+		peakHeap, _ := w.Stop()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -137,7 +123,7 @@ func BenchmarkInvoke20k(b *testing.B) {
 		b.ReportMetric(100*ideal.Seconds()/el.Seconds(), "%-of-ideal")
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
-		b.ReportMetric(float64(peakHeap.Load()-min(peakHeap.Load(), baseHeap.HeapInuse))/workers/1024, "heap-KiB/in-flight")
+		b.ReportMetric(float64(peakHeap-min(peakHeap, baseHeap.HeapInuse))/workers/1024, "heap-KiB/in-flight")
 	}
 }
 

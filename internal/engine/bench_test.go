@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/cache"
+	"github.com/domainscan/domain-scan/internal/memwatch"
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
 )
@@ -26,28 +27,6 @@ func (g genSource) Range(fn func(string) bool) error {
 		}
 	}
 	return nil
-}
-
-// peakHeap samples the heap in use until stop is closed.
-func peakHeap(stop <-chan struct{}) <-chan uint64 {
-	out := make(chan uint64, 1)
-	go func() {
-		var peak uint64
-		var ms runtime.MemStats
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapInuse)
-			select {
-			case <-stop:
-				out <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return out
 }
 
 // benchDir is a fresh directory under $BENCH_DIR (e.g. /dev/shm, to take
@@ -87,13 +66,12 @@ func BenchmarkEngineNoop(b *testing.B) {
 					b.Fatal(err)
 				}
 				runtime.GC()
-				stop := make(chan struct{})
-				pk := peakHeap(stop)
+				w := memwatch.Start(20 * time.Millisecond)
 				start := time.Now()
 				sum, err := e.Run(context.Background(), []scan.Scanner{noop.New()}, genSource(n))
 				total += time.Since(start)
-				close(stop)
-				peak = max(peak, <-pk)
+				heap, _ := w.Stop()
+				peak = max(peak, heap)
 				if err != nil {
 					b.Fatal(err)
 				}

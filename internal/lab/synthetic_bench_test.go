@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/domainscan/domain-scan/internal/memwatch"
 )
 
 // BenchmarkSynthetic starts the lab with 100,000 synthetic domains and
@@ -23,23 +25,7 @@ func BenchmarkSynthetic(b *testing.B) {
 	const domains, fetched, clients = 100_000, 20_000, 1_000
 	for range b.N {
 		runtime.GC()
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		var sampler sync.WaitGroup
-		sampler.Go(func() {
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
+		w := memwatch.Start(50 * time.Millisecond)
 		start := time.Now()
 		l, err := Start(context.Background(), Options{Synthetic: domains, HighPorts: true})
 		if err != nil {
@@ -77,13 +63,12 @@ func BenchmarkSynthetic(b *testing.B) {
 		close(jobs)
 		wg.Wait()
 		fetch := time.Since(fetchStart)
-		close(stop)
-		sampler.Wait()
+		peak, _ := w.Stop()
 		l.Close()
 		// Expected failures: NXDOMAIN names, closed 443, expired certificates.
 		b.ReportMetric(startup.Seconds()*1000, "start-ms")
 		b.ReportMetric(float64(ok.Load()+failed.Load())/fetch.Seconds(), "fetches/s")
 		b.ReportMetric(float64(ok.Load()), "answered")
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	}
 }

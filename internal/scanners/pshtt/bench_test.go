@@ -5,14 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/engine"
 	"github.com/domainscan/domain-scan/internal/lab"
+	"github.com/domainscan/domain-scan/internal/memwatch"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
@@ -57,34 +56,18 @@ func BenchmarkSynthetic(b *testing.B) {
 			b.Fatal(err)
 		}
 		runtime.GC()
-		var peakHeap, peakSys atomic.Uint64
-		stop := make(chan struct{})
-		var sampler sync.WaitGroup
-		sampler.Go(func() {
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				peakHeap.Store(max(peakHeap.Load(), ms.HeapInuse))
-				peakSys.Store(max(peakSys.Load(), ms.Sys))
-				select {
-				case <-stop:
-					return
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
+		w := memwatch.Start(50 * time.Millisecond)
 		start := time.Now()
 		sum, err := e.Run(context.Background(), []scan.Scanner{s}, syntheticSource(n))
 		el := time.Since(start)
-		close(stop)
-		sampler.Wait()
+		peakHeap, peakSys := w.Stop()
 		if err != nil {
 			b.Fatal(err)
 		}
 		c := sum.Scanners[0].Counts
 		b.ReportMetric(float64(n)/el.Seconds(), "domains/s")
 		b.ReportMetric(float64(c.Failed+c.Timeout), "failed")
-		b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MiB")
+		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MiB")
 	}
 }

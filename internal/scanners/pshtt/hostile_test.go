@@ -4,12 +4,12 @@ import (
 	"context"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/lab"
 	"github.com/domainscan/domain-scan/internal/lab/labtest"
+	"github.com/domainscan/domain-scan/internal/memwatch"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
@@ -75,23 +75,7 @@ func BenchmarkHostileMemory(b *testing.B) {
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		var sampler sync.WaitGroup
-		sampler.Go(func() {
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		})
+		w := memwatch.Start(20 * time.Millisecond)
 		var wg sync.WaitGroup
 		for i := range inFlight {
 			wg.Go(func() {
@@ -99,10 +83,9 @@ func BenchmarkHostileMemory(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		close(stop)
-		sampler.Wait()
-		per := float64(peak.Load()-min(peak.Load(), base.HeapInuse)) / inFlight
+		peak, _ := w.Stop()
+		per := float64(peak-min(peak, base.HeapInuse)) / inFlight
 		b.ReportMetric(per/1024, "KiB/in-flight-scan")
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	}
 }
