@@ -2,6 +2,7 @@ package awslambda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -25,19 +26,27 @@ func NewClient(ctx context.Context, profile string, inFlight int) (*lambda.Clien
 		// of open connections cheap.
 		tr.ReadBufferSize, tr.WriteBufferSize = 2048, 2048
 	})
-	opts := []func(*config.LoadOptions) error{
+	cfg, err := loadConfig(ctx, profile,
 		config.WithHTTPClient(httpClient),
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
+	if err != nil {
+		return nil, err
 	}
+	return lambda.NewFromConfig(cfg), nil
+}
+
+// loadConfig loads the standard AWS configuration (environment, shared
+// files, an optional profile) and insists on a region.
+func loadConfig(ctx context.Context, profile string, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, fmt.Errorf("AWS configuration: no region (set AWS_REGION or a profile's region)")
+		return aws.Config{}, errors.New("no AWS region: set AWS_REGION or a region in the AWS profile")
 	}
-	return lambda.NewFromConfig(cfg), nil
+	return cfg, nil
 }

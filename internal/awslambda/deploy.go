@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -54,16 +53,9 @@ var _ LambdaAPI = (*lambda.Client)(nil)
 // buildable HTTP client is left in place: the SDK refuses to add the bundle
 // to a client it did not build.
 func NewDeployClient(ctx context.Context, profile string) (*lambda.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadConfig(ctx, profile)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, errors.New("no AWS region: set AWS_REGION or a region in the AWS profile")
+		return nil, err
 	}
 	return lambda.NewFromConfig(cfg), nil
 }
