@@ -331,13 +331,26 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		})
 		defer inv.Close()
 		remote = inv
-		// The general network flags travel with every Lambda scanner's own.
+		// The general network flags travel with every Lambda scanner's own;
+		// the CA file as its contents, since the function cannot read a
+		// path of this machine.
+		var caPEM string
+		if f.caFile != "" {
+			b, err := os.ReadFile(f.caFile)
+			if err != nil || len(b) > 1<<20 {
+				return usagef("--ca_file %s: unreadable or over 1 MiB for --lambda: %v", f.caFile, err)
+			}
+			caPEM = string(b)
+		}
+		if (f.dns != "" || f.portMap != "") && !loopbackEndpoint(os.Getenv("AWS_ENDPOINT_URL_LAMBDA")) {
+			log.Warn("--dns and --port-map travel to the Lambda functions: resolvers and ports of this network are not reachable from AWS")
+		}
 		for _, s := range scanners {
 			if !s.Info().Lambda {
 				continue
 			}
 			name := s.Info().Name
-			for flagName, v := range map[string]string{"dns": f.dns, "ca_file": f.caFile, "port-map": f.portMap} {
+			for flagName, v := range map[string]string{"dns": f.dns, "ca_file_pem": caPEM, "port-map": f.portMap} {
 				if v == "" {
 					continue
 				}
@@ -459,6 +472,17 @@ func writeMeta(resultsDir, command, runID string, start time.Time, st domains.St
 		return fmt.Errorf("write meta.json: %w", err)
 	}
 	return nil
+}
+
+// loopbackEndpoint reports a Lambda endpoint on this machine (the
+// emulator), where local resolvers and files are reachable.
+func loopbackEndpoint(u string) bool {
+	for _, p := range []string{"http://127.", "https://127.", "http://localhost", "http://[::1]"} {
+		if strings.HasPrefix(u, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func countsFor(st domains.Stats, sum engine.Summary) map[string]any {

@@ -2,12 +2,16 @@ package awslambda
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -21,8 +25,9 @@ import (
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
-// NetworkOptions are the general flags that travel with a scanner's own.
-var NetworkOptions = []string{"dns", "ca_file", "port-map"}
+// NetworkOptions are the general flags that travel with a scanner's own;
+// the CA file travels as its PEM text.
+var NetworkOptions = []string{"dns", "ca_file_pem", "port-map"}
 
 // Handler serves invocations for every Lambda-capable scanner of one
 // binary. It is safe for concurrent use (the runtime may run several invoke
@@ -39,9 +44,8 @@ type Handler struct {
 // readyScanner is an initialised scanner instance, reused across
 // invocations with the same options (Init can be costly).
 type readyScanner struct {
-	once sync.Once
-	s    scan.Scanner
-	err  error
+	mu sync.Mutex
+	s  scan.Scanner
 }
 
 // maxReady bounds the initialised scanners kept per process.
@@ -92,17 +96,37 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		scanCtx, cancel = context.WithDeadline(ctx, d.Add(-errorMargin(time.Until(d))))
 		defer cancel()
 	}
-	results := make([]Result, len(list))
-	var wg sync.WaitGroup
+	// Each domain answers on its own slot; whatever has not answered when
+	// the scan deadline passes (a scanner ignoring its context) is
+	// reported as timed out, so the finished ones are never lost.
+	slots := make([]chan Result, len(list))
 	sem := make(chan struct{}, 256)
 	for i, d := range list {
-		wg.Go(func() {
-			sem <- struct{}{}
+		slots[i] = make(chan Result, 1)
+		go func() {
+			select {
+			case sem <- struct{}{}:
+			case <-scanCtx.Done():
+				slots[i] <- Result{Domain: d, Status: string(scan.StatusTimeout), Error: "not started before the function's deadline"}
+				return
+			}
 			defer func() { <-sem }()
-			results[i] = h.scanOne(scanCtx, s, req, d)
-		})
+			slots[i] <- h.scanOne(scanCtx, s, req, d)
+		}()
 	}
-	wg.Wait()
+	results := make([]Result, len(list))
+	for i, slot := range slots {
+		select {
+		case results[i] = <-slot:
+		case <-scanCtx.Done():
+			select {
+			case results[i] = <-slot:
+			case <-time.After(500 * time.Millisecond):
+				results[i] = Result{Domain: list[i], Status: string(scan.StatusTimeout),
+					Error: "stopped before the function's deadline: the scan did not return"}
+			}
+		}
+	}
 	end := time.Now()
 	resp.Lambda.EndTime = epoch(end)
 	resp.Lambda.MeasuredDuration = end.Sub(start).Seconds()
@@ -199,12 +223,29 @@ func (h *Handler) scanner(ctx context.Context, req Request) (scan.Scanner, error
 		h.ready[key] = rs
 	}
 	h.mu.Unlock()
-	rs.once.Do(func() { rs.s, rs.err = h.initScanner(ctx, s, opts) })
-	return rs.s, rs.err
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.s == nil {
+		// Not under the invocation's context: the scanner outlives it. A
+		// failure is not kept, so the next invocation tries again.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		s, err := h.initScanner(ictx, s, opts)
+		if err != nil {
+			return nil, err
+		}
+		rs.s = s
+	}
+	return rs.s, nil
 }
 
-func (h *Handler) initScanner(ctx context.Context, s scan.Scanner, opts map[string]string) (scan.Scanner, error) {
+func (h *Handler) initScanner(ctx context.Context, s scan.Scanner, opts map[string]string) (_ scan.Scanner, err error) {
 	name := s.Info().Name
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("init %s: panic: %v", name, v)
+		}
+	}()
 	if fd, ok := s.(scan.FlagDefiner); ok {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -222,13 +263,44 @@ func (h *Handler) initScanner(ctx context.Context, s scan.Scanner, opts map[stri
 	if err != nil {
 		return nil, err
 	}
+	caFile := opts["ca_file"]
+	if pem := opts["ca_file_pem"]; pem != "" {
+		if caFile, err = writeCAFile(pem); err != nil {
+			return nil, err
+		}
+	}
 	if ini, ok := s.(scan.Initializer); ok {
-		run := scan.Run{Method: "lambda", Net: network, CAFile: opts["ca_file"], Log: h.log.With("scanner", name)}
+		run := scan.Run{Method: "lambda", Net: network, CAFile: caFile, Log: h.log.With("scanner", name)}
 		if err := ini.Init(ctx, run); err != nil {
 			return nil, fmt.Errorf("init %s: %w", name, err)
 		}
 	}
 	return s, nil
+}
+
+// writeCAFile puts a CA bundle that came with the event where scanners
+// read --ca_file from (/tmp is the function's writable place), named by its
+// hash so that concurrent invocations share one file.
+func writeCAFile(pem string) (string, error) {
+	sum := sha256.Sum256([]byte(pem))
+	path := filepath.Join(os.TempDir(), "domain-scan-ca-"+hex.EncodeToString(sum[:8])+".pem")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	tmp, err := os.CreateTemp(os.TempDir(), "domain-scan-ca-*")
+	if err != nil {
+		return "", fmt.Errorf("write the CA file: %w", err)
+	}
+	_, werr := tmp.WriteString(pem)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("write the CA file: %v", errors.Join(werr, cerr))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("write the CA file: %w", err)
+	}
+	return path, nil
 }
 
 // stringOptions keeps the string-valued options (the original's events

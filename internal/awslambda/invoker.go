@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,9 +59,10 @@ type Invoker struct {
 	client InvokeAPI
 	o      InvokerOptions
 
-	mu       sync.Mutex
-	batchers map[string]*batcher
-	closed   bool
+	mu          sync.Mutex
+	batchers    map[string]*batcher
+	closed      bool
+	versionOnce sync.Once
 }
 
 var _ engine.Executor = (*Invoker)(nil)
@@ -76,7 +79,9 @@ func NewInvoker(client InvokeAPI, o InvokerOptions) *Invoker {
 		o.Linger = 20 * time.Millisecond
 	}
 	if o.ThrottleRetries <= 0 {
-		o.ThrottleRetries = 8
+		// With the 10 s cap, minutes of retrying: a reserved-concurrency
+		// limit can hold that long, and the job's deadline still bounds it.
+		o.ThrottleRetries = 40
 	}
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = 100 * time.Millisecond
@@ -141,10 +146,13 @@ func (iv *Invoker) request(scanner string, jobs []scan.Job) Request {
 func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) []engine.Outcome {
 	req := iv.request(scanner, jobs)
 	payload, err := json.Marshal(req)
+	began := time.Now()
 	fail := func(status scan.Status, errs []string, meta *scan.LambdaMeta) []engine.Outcome {
 		outs := make([]engine.Outcome, len(jobs))
 		for i := range outs {
-			outs[i] = engine.Outcome{Status: status, Errors: errs, Lambda: meta}
+			// Each record gets its own slice: workers append to it.
+			outs[i] = engine.Outcome{Status: status, Errors: slices.Clone(errs), Lambda: meta,
+				Start: began, End: time.Now()}
 		}
 		return outs
 	}
@@ -159,51 +167,91 @@ func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) 
 		out, err := iv.client.Invoke(ctx, &lambda.InvokeInput{
 			FunctionName: aws.String(name), Payload: payload, InvocationType: types.InvocationTypeRequestResponse,
 		})
-		if ctx.Err() != nil {
+		if err != nil && ctx.Err() != nil {
 			return fail(scan.StatusTimeout, append(errs, "Lambda invocation did not answer in time"), nil)
 		}
 		if err != nil {
 			if safeToRetry(err) {
+				// The scan did not run: retrying is safe, until the job's
+				// own deadline (a capacity limit can last minutes).
 				if throttled < iv.o.ThrottleRetries {
 					throttled++
 					iv.sleep(ctx, throttled)
 					continue
 				}
-				return fail(scan.StatusFailed, append(errs, fmt.Sprintf("Lambda error after %d retries: %v", throttled, err)), nil)
+				return fail(scan.StatusFailed, append(errs, fmt.Sprintf("Lambda error after %d retries: %v", throttled, err)),
+					errorMeta(err, start))
 			}
 			errs = append(errs, "Lambda error: "+err.Error())
-		} else {
-			resp, problem := parseResponse(out)
-			meta := lambdaMeta(out, resp.Lambda, start)
-			if problem == "" {
-				return iv.outcomes(jobs, resp, meta, errs)
-			}
-			errs = append(errs, problem)
 			if retried >= iv.o.Retries {
-				return fail(scan.StatusFailed, errs, meta)
+				return fail(scan.StatusFailed, errs, errorMeta(err, start))
 			}
 			retried++
-			iv.o.Log.Info("retrying Lambda scan", "function", name, "attempt", retried, "problem", problem)
+			iv.sleep(ctx, retried)
 			continue
 		}
+		iv.checkVersion(out)
+		resp, problem := parseResponse(out)
+		meta := lambdaMeta(out, resp.Lambda, start)
+		if problem == "" {
+			return iv.outcomes(jobs, resp, meta, errs)
+		}
+		errs = append(errs, problem)
+		if isFunctionTimeout(problem) {
+			// Running it again would time out again.
+			return fail(scan.StatusTimeout, errs, meta)
+		}
 		if retried >= iv.o.Retries {
-			return fail(scan.StatusFailed, errs, nil)
+			return fail(scan.StatusFailed, errs, meta)
 		}
 		retried++
+		iv.o.Log.Info("retrying Lambda scan", "function", name, "attempt", retried, "problem", problem)
 	}
+}
+
+// isFunctionTimeout recognises Lambda's and the emulator's answers for a
+// function killed at its timeout.
+func isFunctionTimeout(problem string) bool {
+	return strings.Contains(problem, "Task timed out") || strings.Contains(problem, "Sandbox.Timedout")
+}
+
+// errorMeta keeps the request id of a failed call for the --meta columns.
+func errorMeta(err error, start time.Time) *scan.LambdaMeta {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.ServiceRequestID() != "" {
+		end := time.Now()
+		return &scan.LambdaMeta{RequestID: re.ServiceRequestID(), Start: start, End: end, MeasuredDuration: end.Sub(start)}
+	}
+	return nil
+}
+
+// checkVersion warns once when the function runs another build.
+func (iv *Invoker) checkVersion(out *lambda.InvokeOutput) {
+	var v struct {
+		Version string `json:"version"`
+	}
+	if iv.o.Version == "" || json.Unmarshal(out.Payload, &v) != nil || v.Version == "" || v.Version == iv.o.Version {
+		return
+	}
+	iv.versionOnce.Do(func() {
+		iv.o.Log.Warn("the Lambda function runs another build; deploy again (domain-scan lambda deploy)",
+			"function_version", v.Version, "client_version", iv.o.Version)
+	})
 }
 
 // outcomes maps a good response to the jobs.
 func (iv *Invoker) outcomes(jobs []scan.Job, resp Response, meta *scan.LambdaMeta, errs []string) []engine.Outcome {
 	outs := make([]engine.Outcome, len(jobs))
 	if len(jobs) == 1 && resp.Results == nil {
-		o := engine.Outcome{Status: scan.Status(resp.Status), Data: resp.Data, Errors: errs, Lambda: meta,
+		o := engine.Outcome{Status: scan.Status(resp.Status), Data: resp.Data, Errors: slices.Clone(errs), Lambda: meta,
 			Start: meta.Start, End: meta.End}
 		if o.Status == "" { // the original's handlers sent no status
 			o.Status = scan.StatusOK
 			if resp.Error != "" || len(resp.Data) == 0 || string(resp.Data) == "null" {
 				o.Status = scan.StatusFailed
 			}
+		} else {
+			o.Status = knownStatus(resp.Status)
 		}
 		if resp.Error != "" {
 			o.Errors = append(append([]string(nil), errs...), "Error or exception during scan: "+resp.Error)
@@ -217,7 +265,7 @@ func (iv *Invoker) outcomes(jobs []scan.Job, resp Response, meta *scan.LambdaMet
 	}
 	for i, j := range jobs {
 		r, ok := byDomain[j.Domain]
-		o := engine.Outcome{Status: scan.Status(r.Status), Data: r.Data, Errors: errs, Lambda: meta,
+		o := engine.Outcome{Status: knownStatus(r.Status), Data: r.Data, Errors: slices.Clone(errs), Lambda: meta,
 			Start: fromEpoch(r.Start), End: fromEpoch(r.End)}
 		switch {
 		case !ok:
@@ -228,6 +276,16 @@ func (iv *Invoker) outcomes(jobs []scan.Job, resp Response, meta *scan.LambdaMet
 		outs[i] = o
 	}
 	return outs
+}
+
+// knownStatus maps a status from the function (maybe another build) to
+// ours; anything unknown is a failure.
+func knownStatus(s string) scan.Status {
+	switch st := scan.Status(s); st {
+	case scan.StatusOK, scan.StatusFailed, scan.StatusTimeout, scan.StatusSkipped:
+		return st
+	}
+	return scan.StatusFailed
 }
 
 // sleep waits a jittered exponential backoff (full jitter), or until ctx
@@ -250,19 +308,25 @@ func safeToRetry(err error) bool {
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
 		case "TooManyRequestsException", "ThrottlingException", "EC2ThrottledException",
-			"ServiceException", "ResourceNotReadyException":
+			"ServiceException", "ResourceNotReadyException", "ResourceConflictException":
 			return true
 		}
 	}
+	// The request never left: dial, DNS or TLS failures.
+	var send *smithyhttp.RequestSendError
+	if errors.As(err, &send) {
+		var oe *net.OpError
+		var de *net.DNSError
+		return (errors.As(err, &oe) && oe.Op == "dial") || errors.As(err, &de)
+	}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
+		// The managed emulator says it is busy this way.
+		if re.Response != nil && re.Response.Header.Get("Error-Type") == "Runtime.Unavailable" {
+			return true
+		}
 		code := re.HTTPStatusCode()
 		return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
-	}
-	var oe *smithy.OperationError
-	if errors.As(err, &oe) && !errors.As(err, &re) {
-		// No HTTP response at all: connection refused or reset.
-		return true
 	}
 	return false
 }
@@ -362,10 +426,10 @@ type pending struct {
 func (iv *Invoker) batcherFor(scanner string) *batcher {
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
-	b, ok := iv.batchers[scanner]
-	if !ok && iv.closed {
+	if iv.closed {
 		return nil
 	}
+	b, ok := iv.batchers[scanner]
 	if !ok {
 		b = &batcher{iv: iv, scanner: scanner, in: make(chan pending)}
 		iv.batchers[scanner] = b

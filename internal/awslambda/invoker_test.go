@@ -3,8 +3,10 @@ package awslambda
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -297,5 +299,76 @@ func TestHandlerStopsBeforeDeadline(t *testing.T) {
 	}
 	if len(resp.Results) != 2 || resp.Results[0].Status != "timeout" || resp.Results[1].Status != "timeout" {
 		t.Errorf("results = %+v", resp.Results)
+	}
+}
+
+// TestScannerOptionsTravel: every Lambda scanner's flags, set on the
+// command line, arrive in the function in a form its flags accept.
+func TestScannerOptionsTravel(t *testing.T) {
+	h := NewHandler(all.Scanners, "test", nil)
+	for _, s := range all.Scanners() {
+		fd, ok := s.(scan.FlagDefiner)
+		if !ok || !s.Info().Lambda {
+			continue
+		}
+		fs := flag.NewFlagSet(s.Info().Name, flag.ContinueOnError)
+		fd.DefineFlags(fs)
+		opts := map[string]any{}
+		fs.VisitAll(func(f *flag.Flag) {
+			// What the CLI sends: the flag's own text after setting it.
+			val := f.DefValue
+			switch f.Name {
+			case "pshtt-timeout":
+				val = "3"
+			case "noop-delay":
+				val = "0"
+			}
+			if err := fs.Set(f.Name, val); err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+			opts[f.Name] = f.Value.String()
+		})
+		if _, err := h.scanner(context.Background(), Request{Scanner: s.Info().Name, Options: opts}); err != nil {
+			t.Errorf("%s: options %v do not travel: %v", s.Info().Name, opts, err)
+		}
+	}
+}
+
+// TestTransportFailuresAreRetriedWithBackoff: a refused connection means
+// the scan did not run: it is retried (bounded), not counted against
+// --lambda-retries.
+func TestTransportFailuresAreRetriedWithBackoff(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	inv := NewInvoker(testClient(t, "http://"+addr), InvokerOptions{Function: "function", ThrottleRetries: 3,
+		BackoffBase: time.Millisecond, BackoffCap: 2 * time.Millisecond})
+	out := inv.Execute(context.Background(), noop.New().Info(), scan.Job{Target: scan.Target{Domain: "a.test"}})
+	if out.Status != scan.StatusFailed || len(out.Errors) != 1 || !strings.Contains(out.Errors[0], "after 3 retries") {
+		t.Errorf("outcome = %+v", out)
+	}
+}
+
+// TestBusyEmulatorIsThrottling: the managed emulator's 400 with
+// Error-Type Runtime.Unavailable is retried like a 429.
+func TestBusyEmulatorIsThrottling(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.Header().Set("Error-Type", "Runtime.Unavailable")
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(Response{Data: json.RawMessage(`{"complete":true,"constant":1,"variable":"a.test"}`), Status: "ok"})
+	}))
+	defer srv.Close()
+	inv := NewInvoker(testClient(t, srv.URL), InvokerOptions{Function: "function",
+		BackoffBase: time.Millisecond, BackoffCap: 2 * time.Millisecond})
+	out := inv.Execute(context.Background(), noop.New().Info(), scan.Job{Target: scan.Target{Domain: "a.test"}})
+	if out.Status != scan.StatusOK || calls.Load() != 3 {
+		t.Errorf("outcome %+v after %d calls", out, calls.Load())
 	}
 }

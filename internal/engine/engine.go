@@ -271,6 +271,10 @@ func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (Sc
 	for range sum.Workers {
 		wg.Go(func() {
 			for d := range jobs {
+				if feed.Err() != nil {
+					fed.Add(-1) // queued but not started: counted as such
+					continue
+				}
 				outcomes <- p.process(d)
 			}
 		})

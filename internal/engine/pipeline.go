@@ -211,6 +211,9 @@ func (p *pipeline) fromRemote(ctx context.Context, t scan.Target, job scan.Job) 
 	out := p.cfg.Remote.Execute(ctx, p.info, job)
 	rec := &scan.Record{Scanner: p.info.Name, Target: t, Source: scan.SourceLambda, Status: out.Status,
 		Errors: out.Errors, Start: out.Start, End: out.End, Lambda: out.Lambda}
+	if out.Status == scan.StatusSkipped {
+		return rec
+	}
 	if out.Status != scan.StatusOK {
 		if p.base.Err() != nil {
 			rec.Status = scan.StatusInterrupted
