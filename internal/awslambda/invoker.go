@@ -95,6 +95,22 @@ func NewInvoker(client InvokeAPI, o InvokerOptions) *Invoker {
 	return &Invoker{client: client, o: o, batchers: map[string]*batcher{}}
 }
 
+// attemptTimeout is how long one invocation may take: the scanner's
+// function timeout and some slack for the round trip.
+func attemptTimeout(info scan.Info) time.Duration {
+	t := info.LambdaTimeout
+	if t <= 0 {
+		t = 60 * time.Second
+	}
+	return t + 30*time.Second
+}
+
+// Budget is the whole time a job may take here: every attempt its full
+// time, plus backoff. The engine sets its deadline from it.
+func (iv *Invoker) Budget(info scan.Info) time.Duration {
+	return time.Duration(1+iv.o.Retries)*attemptTimeout(info) + 2*time.Minute
+}
+
 // FunctionName is the function of a scanner.
 func (iv *Invoker) FunctionName(scanner string) string {
 	return strings.ReplaceAll(iv.o.Function, "{scanner}", scanner)
@@ -104,10 +120,10 @@ func (iv *Invoker) FunctionName(scanner string) string {
 // scanner.
 func (iv *Invoker) Execute(ctx context.Context, info scan.Info, job scan.Job) engine.Outcome {
 	if iv.o.Batch == 1 {
-		outs := iv.invoke(ctx, info.Name, []scan.Job{job})
+		outs := iv.invoke(ctx, info, []scan.Job{job})
 		return outs[0]
 	}
-	return iv.batcherFor(info.Name).submit(ctx, job)
+	return iv.batcherFor(info).submit(ctx, job)
 }
 
 // request builds the event for jobs of one scanner.
@@ -143,7 +159,8 @@ func (iv *Invoker) request(scanner string, jobs []scan.Job) Request {
 
 // invoke runs jobs in one invocation, with the bounded retries, and gives
 // one outcome per job, in order.
-func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) []engine.Outcome {
+func (iv *Invoker) invoke(ctx context.Context, info scan.Info, jobs []scan.Job) []engine.Outcome {
+	scanner := info.Name
 	req := iv.request(scanner, jobs)
 	payload, err := json.Marshal(req)
 	began := time.Now()
@@ -164,9 +181,15 @@ func (iv *Invoker) invoke(ctx context.Context, scanner string, jobs []scan.Job) 
 	throttled, retried := 0, 0
 	for {
 		start := time.Now()
-		out, err := iv.client.Invoke(ctx, &lambda.InvokeInput{
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout(info))
+		out, err := iv.client.Invoke(actx, &lambda.InvokeInput{
 			FunctionName: aws.String(name), Payload: payload, InvocationType: types.InvocationTypeRequestResponse,
 		})
+		attemptTimedOut := actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err != nil && attemptTimedOut {
+			return fail(scan.StatusTimeout, append(errs, "Lambda invocation did not answer within the function's timeout"), nil)
+		}
 		if err != nil && ctx.Err() != nil {
 			return fail(scan.StatusTimeout, append(errs, "Lambda invocation did not answer in time"), nil)
 		}
@@ -412,9 +435,9 @@ func (iv *Invoker) Close() {
 // batcher packs jobs of one scanner into invocations of up to Batch
 // domains, waiting at most Linger for a batch to fill.
 type batcher struct {
-	iv      *Invoker
-	scanner string
-	in      chan pending
+	iv   *Invoker
+	info scan.Info
+	in   chan pending
 }
 
 type pending struct {
@@ -423,7 +446,8 @@ type pending struct {
 	reply chan engine.Outcome
 }
 
-func (iv *Invoker) batcherFor(scanner string) *batcher {
+func (iv *Invoker) batcherFor(info scan.Info) *batcher {
+	scanner := info.Name
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
 	if iv.closed {
@@ -431,7 +455,7 @@ func (iv *Invoker) batcherFor(scanner string) *batcher {
 	}
 	b, ok := iv.batchers[scanner]
 	if !ok {
-		b = &batcher{iv: iv, scanner: scanner, in: make(chan pending)}
+		b = &batcher{iv: iv, info: info, in: make(chan pending)}
 		iv.batchers[scanner] = b
 		go b.loop()
 	}
@@ -487,7 +511,7 @@ func (b *batcher) send(batch []pending) {
 			}
 		}
 	}
-	outs := b.iv.invoke(ctx, b.scanner, jobs)
+	outs := b.iv.invoke(ctx, b.info, jobs)
 	for i, p := range batch {
 		p.reply <- outs[i]
 	}

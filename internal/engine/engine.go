@@ -228,8 +228,13 @@ func (e *Engine) runScanner(ctx context.Context, s scan.Scanner, src Source) (Sc
 	cfg := e.cfg
 	if cfg.remote(info) {
 		// The function enforces its own deadline; the local one only
-		// guards against an invoke that never returns.
-		cfg.ScanTimeout = max(cfg.ScanTimeout, lambdaTimeout(info)+30*time.Second)
+		// guards against an invoke that never returns, and leaves room
+		// for the executor's retries.
+		budget := lambdaTimeout(info) + 30*time.Second
+		if b, ok := cfg.Remote.(interface{ Budget(scan.Info) time.Duration }); ok {
+			budget = b.Budget(info)
+		}
+		cfg.ScanTimeout = max(cfg.ScanTimeout, budget)
 	}
 	var counter Counter = nopCounter{}
 	if e.cfg.Progress != nil {
