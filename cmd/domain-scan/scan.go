@@ -325,9 +325,16 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		if err != nil {
 			return err
 		}
+		var lambdaScanners []string
+		for _, s := range scanners {
+			if s.Info().Lambda {
+				lambdaScanners = append(lambdaScanners, s.Info().Name)
+			}
+		}
 		inv := awslambda.NewInvoker(client, awslambda.InvokerOptions{
 			Function: f.lambdaFunction, Retries: f.lambdaRetries, Batch: f.lambdaBatch,
 			RunID: runID, Version: version, Log: log,
+			Timeouts: awslambda.FunctionTimeouts(ctx, client, f.lambdaFunction, lambdaScanners),
 		})
 		defer inv.Close()
 		remote = inv

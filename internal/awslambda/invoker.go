@@ -51,6 +51,9 @@ type InvokerOptions struct {
 	RunID                   string
 	Version                 string
 	Log                     *slog.Logger
+	// Timeouts are the deployed functions' timeouts by scanner, when
+	// known (FunctionTimeouts reads them); otherwise the scanner's own.
+	Timeouts map[string]time.Duration
 }
 
 // Invoker runs scans in AWS Lambda (engine.Executor). Each in-flight
@@ -95,10 +98,13 @@ func NewInvoker(client InvokeAPI, o InvokerOptions) *Invoker {
 	return &Invoker{client: client, o: o, batchers: map[string]*batcher{}}
 }
 
-// attemptTimeout is how long one invocation may take: the scanner's
-// function timeout and some slack for the round trip.
-func attemptTimeout(info scan.Info) time.Duration {
-	t := info.LambdaTimeout
+// attemptTimeout is how long one invocation may take: the function's
+// timeout (as deployed, when known) and some slack for the round trip.
+func (iv *Invoker) attemptTimeout(info scan.Info) time.Duration {
+	t, ok := iv.o.Timeouts[info.Name]
+	if !ok || t <= 0 {
+		t = info.LambdaTimeout
+	}
 	if t <= 0 {
 		t = 60 * time.Second
 	}
@@ -108,7 +114,29 @@ func attemptTimeout(info scan.Info) time.Duration {
 // Budget is the whole time a job may take here: every attempt its full
 // time, plus backoff. The engine sets its deadline from it.
 func (iv *Invoker) Budget(info scan.Info) time.Duration {
-	return time.Duration(1+iv.o.Retries)*attemptTimeout(info) + 2*time.Minute
+	return time.Duration(1+iv.o.Retries)*iv.attemptTimeout(info) + 2*time.Minute
+}
+
+// ConfigAPI reads a function's configuration.
+type ConfigAPI interface {
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+}
+
+// FunctionTimeouts reads the deployed timeout of each scanner's function.
+// A function that cannot be read (no permission, the emulator) is left
+// out, and its scanner's declared timeout applies.
+func FunctionTimeouts(ctx context.Context, c ConfigAPI, template string, scanners []string) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, s := range scanners {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cfg, err := c.GetFunctionConfiguration(cctx, &lambda.GetFunctionConfigurationInput{
+			FunctionName: aws.String(strings.ReplaceAll(template, "{scanner}", s))})
+		cancel()
+		if err == nil && cfg.Timeout != nil && *cfg.Timeout > 0 {
+			out[s] = time.Duration(*cfg.Timeout) * time.Second
+		}
+	}
+	return out
 }
 
 // FunctionName is the function of a scanner.
@@ -181,7 +209,7 @@ func (iv *Invoker) invoke(ctx context.Context, info scan.Info, jobs []scan.Job) 
 	throttled, retried := 0, 0
 	for {
 		start := time.Now()
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout(info))
+		actx, cancel := context.WithTimeout(ctx, iv.attemptTimeout(info))
 		out, err := iv.client.Invoke(actx, &lambda.InvokeInput{
 			FunctionName: aws.String(name), Payload: payload, InvocationType: types.InvocationTypeRequestResponse,
 		})

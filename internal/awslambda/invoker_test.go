@@ -3,6 +3,7 @@ package awslambda
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/engine"
@@ -370,5 +373,31 @@ func TestBusyEmulatorIsThrottling(t *testing.T) {
 	out := inv.Execute(context.Background(), noop.New().Info(), scan.Job{Target: scan.Target{Domain: "a.test"}})
 	if out.Status != scan.StatusOK || calls.Load() != 3 {
 		t.Errorf("outcome %+v after %d calls", out, calls.Load())
+	}
+}
+
+type configFake map[string]int32
+
+func (c configFake) GetFunctionConfiguration(_ context.Context, in *lambda.GetFunctionConfigurationInput, _ ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error) {
+	t, ok := c[*in.FunctionName]
+	if !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	return &lambda.GetFunctionConfigurationOutput{Timeout: &t}, nil
+}
+
+// TestDeployedTimeoutSetsTheBudget: a function configured with a longer
+// timeout than the scanner declares gets that time per attempt.
+func TestDeployedTimeoutSetsTheBudget(t *testing.T) {
+	got := FunctionTimeouts(context.Background(), configFake{"task_pshtt": 900}, "task_{scanner}", []string{"pshtt", "noop"})
+	if got["pshtt"] != 900*time.Second || len(got) != 1 {
+		t.Fatalf("timeouts = %v", got)
+	}
+	inv := NewInvoker(nil, InvokerOptions{Retries: 1, Timeouts: got})
+	if b := inv.Budget(scan.Info{Name: "pshtt", LambdaTimeout: 300 * time.Second}); b != 2*930*time.Second+2*time.Minute {
+		t.Errorf("pshtt budget %s", b)
+	}
+	if b := inv.Budget(scan.Info{Name: "noop", LambdaTimeout: 60 * time.Second}); b != 2*90*time.Second+2*time.Minute {
+		t.Errorf("noop budget %s", b)
 	}
 }

@@ -59,7 +59,7 @@ func UserPolicy(nameTemplate, roleARN string) json.RawMessage {
 			{
 				Sid:      "ScanWithLambda",
 				Effect:   "Allow",
-				Action:   []string{"lambda:InvokeFunction"},
+				Action:   []string{"lambda:InvokeFunction", "lambda:GetFunctionConfiguration"},
 				Resource: []string{fns},
 			},
 			{
