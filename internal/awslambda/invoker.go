@@ -66,6 +66,7 @@ type Invoker struct {
 	batchers    map[string]*batcher
 	closed      bool
 	versionOnce sync.Once
+	prefixes    sync.Map // scanner -> encoded shared part of its events
 }
 
 var _ engine.Executor = (*Invoker)(nil)
@@ -185,12 +186,70 @@ func (iv *Invoker) request(scanner string, jobs []scan.Job) Request {
 	return req
 }
 
+// payload encodes the event: the part shared by every job of a scanner
+// (scanner, environment, options, version) is encoded once per run.
+func (iv *Invoker) payload(scanner string, jobs []scan.Job) ([]byte, error) {
+	key := scanner
+	prefix, ok := iv.prefixes.Load(key)
+	if !ok {
+		head := iv.request(scanner, jobs[:1])
+		head.Domain, head.Domains, head.Inputs = "", nil, nil
+		b, err := json.Marshal(head)
+		if err != nil {
+			return nil, err
+		}
+		prefix, _ = iv.prefixes.LoadOrStore(key, b[:len(b)-1]) // without the closing brace
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(prefix.([]byte))+64*len(jobs)))
+	buf.Write(prefix.([]byte))
+	if len(jobs) == 1 {
+		buf.WriteString(`,"domain":`)
+		writeJSONString(buf, jobs[0].Domain)
+	} else {
+		buf.WriteString(`,"domains":[`)
+		for i, j := range jobs {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSONString(buf, j.Domain)
+		}
+		buf.WriteByte(']')
+	}
+	first := true
+	for _, j := range jobs {
+		if len(j.Inputs) == 0 {
+			continue
+		}
+		if first {
+			buf.WriteString(`,"inputs":{`)
+			first = false
+		} else {
+			buf.WriteByte(',')
+		}
+		if !json.Valid(j.Inputs) {
+			return nil, fmt.Errorf("inputs of %s are not JSON", j.Domain)
+		}
+		writeJSONString(buf, j.Domain)
+		buf.WriteByte(':')
+		buf.Write(j.Inputs)
+	}
+	if !first {
+		buf.WriteByte('}')
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	b, _ := json.Marshal(s)
+	buf.Write(b)
+}
+
 // invoke runs jobs in one invocation, with the bounded retries, and gives
 // one outcome per job, in order.
 func (iv *Invoker) invoke(ctx context.Context, info scan.Info, jobs []scan.Job) []engine.Outcome {
 	scanner := info.Name
-	req := iv.request(scanner, jobs)
-	payload, err := json.Marshal(req)
+	payload, err := iv.payload(scanner, jobs)
 	began := time.Now()
 	fail := func(status scan.Status, errs []string, meta *scan.LambdaMeta) []engine.Outcome {
 		outs := make([]engine.Outcome, len(jobs))

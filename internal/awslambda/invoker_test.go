@@ -401,3 +401,33 @@ func TestDeployedTimeoutSetsTheBudget(t *testing.T) {
 		t.Errorf("noop budget %s", b)
 	}
 }
+
+// TestPayloadIsTheRequest: the hand-assembled event decodes to the same
+// request json.Marshal would have sent.
+func TestPayloadIsTheRequest(t *testing.T) {
+	iv := NewInvoker(nil, InvokerOptions{RunID: "run-1", Version: "v1"})
+	jobs := []scan.Job{
+		{Target: scan.Target{Domain: "a.test"}, Options: map[string]string{"noop-delay": "1s"}, Inputs: json.RawMessage(`{"constant":1}`)},
+		{Target: scan.Target{Domain: "b\"q.test"}, Options: map[string]string{"noop-delay": "1s"}},
+	}
+	for _, js := range [][]scan.Job{jobs[:1], jobs, jobs} { // twice: the cached prefix too
+		b, err := iv.payload("noop", js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want Request
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		wb, _ := json.Marshal(iv.request("noop", js))
+		json.Unmarshal(wb, &want)
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("payload %s\nwant %s", g, w)
+		}
+	}
+	if _, err := iv.payload("noop", []scan.Job{{Target: scan.Target{Domain: "x.test"}, Inputs: json.RawMessage(`{bad`)}}); err == nil {
+		t.Error("invalid inputs accepted")
+	}
+}
