@@ -103,9 +103,9 @@ func newRoot(command string, stdout, stderr io.Writer) *cobra.Command {
 		Use:   "domain-scan",
 		Short: "Scan domains for HTTPS, TLS and email security hygiene",
 		Long: `domain-scan scans lists of domains for web and mail security hygiene, locally
-with a worker pool or (later) fanned out to AWS Lambda. It is a drop-in
-replacement for 18F's Python domain-scan: same commands, flags, CSV headers,
-cache layout and meta.json.`,
+with a worker pool or fanned out to AWS Lambda (scan --lambda). It is a
+drop-in replacement for 18F's Python domain-scan: same commands, flags, CSV
+headers, cache layout and meta.json. Try it offline: domain-scan demo.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       version,
