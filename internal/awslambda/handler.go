@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/domainscan/domain-scan/internal/atomicfile"
 	"github.com/domainscan/domain-scan/internal/domains"
 	"github.com/domainscan/domain-scan/internal/netx"
 	"github.com/domainscan/domain-scan/internal/pyjson"
@@ -287,17 +288,7 @@ func writeCAFile(pem string) (string, error) {
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	tmp, err := os.CreateTemp(os.TempDir(), "domain-scan-ca-*")
-	if err != nil {
-		return "", fmt.Errorf("write the CA file: %w", err)
-	}
-	_, werr := tmp.WriteString(pem)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("write the CA file: %v", errors.Join(werr, cerr))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteBytes(path, []byte(pem), 0o644); err != nil {
 		return "", fmt.Errorf("write the CA file: %w", err)
 	}
 	return path, nil

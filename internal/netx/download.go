@@ -9,10 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/domainscan/domain-scan/internal/atomicfile"
 )
 
 // defaultClient is used when the caller passes no client. It has no
@@ -83,32 +83,16 @@ func Download(ctx context.Context, client *http.Client, url, dest string, maxByt
 		body = io.LimitReader(body, maxBytes+1)
 	}
 
-	dir := filepath.Dir(dest)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".*.part")
-	if err != nil {
-		return err
-	}
-	defer func() {
+	return atomicfile.Write(dest, 0o644, func(w io.Writer) error {
+		n, err := io.Copy(w, body)
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return timedOut(fmt.Errorf("read body: %w", err))
 		}
-	}()
-	n, err := io.Copy(tmp, body)
-	if err != nil {
-		return timedOut(fmt.Errorf("read body: %w", err))
-	}
-	if maxBytes > 0 && n > maxBytes {
-		return fmt.Errorf("response larger than the %d-byte cap", maxBytes)
-	}
-	// CreateTemp makes the file private; the result is an ordinary cache file.
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dest)
+		if maxBytes > 0 && n > maxBytes {
+			return fmt.Errorf("response larger than the %d-byte cap", maxBytes)
+		}
+		return nil
+	})
 }
 
 // redact hides a password in the URL so error messages can be logged.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/domainscan/domain-scan/internal/atomicfile"
 	"github.com/domainscan/domain-scan/internal/pyjson"
 )
 
@@ -59,7 +60,7 @@ func WriteMeta(dir string, m Meta) error {
 	if err != nil {
 		return fmt.Errorf("meta.json: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, "meta.json"), 0o644, func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, "meta.json"), 0o644, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

@@ -3,11 +3,11 @@ package output
 import (
 	"container/heap"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/domainscan/domain-scan/internal/atomicfile"
 )
 
 const (
@@ -92,7 +92,7 @@ func SortCSV(path, tmpDir string, chunkBytes int) error {
 	if err := s.reduce(); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, info.Mode().Perm(), func(w io.Writer) error {
+	return atomicfile.Write(path, info.Mode().Perm(), func(w io.Writer) error {
 		cw := NewCSVWriter(w)
 		if err := cw.Write(header); err != nil {
 			return err
@@ -265,31 +265,4 @@ func (h *rowHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
-}
-
-// writeFileAtomic replaces path with what write writes, through a temporary
-// file in the same directory and a rename, so readers see the old or the
-// new file, never a partial one.
-func writeFileAtomic(path string, perm fs.FileMode, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return err
-	}
-	// CreateTemp makes 0600 files; give the file the intended mode.
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

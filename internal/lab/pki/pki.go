@@ -21,10 +21,10 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/domainscan/domain-scan/internal/atomicfile"
 )
 
 // KeyKind selects the leaf key.
@@ -309,30 +309,8 @@ func (ca *CA) UntrustedRoot() *x509.Certificate { return ca.untrusted.cert }
 
 // WriteRootPEM writes RootPEM to path with mode 0644, via a temporary file
 // and rename so concurrent readers never see a partial file.
-func (ca *CA) WriteRootPEM(path string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(ca.rootPEM); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+func (ca *CA) WriteRootPEM(path string) error {
+	return atomicfile.WriteBytes(path, ca.rootPEM, 0o644)
 }
 
 func (ca *CA) leafKey(kind KeyKind) (crypto.Signer, []byte, error) {
