@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -549,17 +547,12 @@ type secondsOrDuration time.Duration
 func (d *secondsOrDuration) String() string { return time.Duration(*d).String() }
 func (d *secondsOrDuration) Type() string   { return "duration" }
 func (d *secondsOrDuration) Set(v string) error {
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if !(n > 0) || n > float64(math.MaxInt64/int64(time.Second)) {
-			return fmt.Errorf("%q is not a positive number of seconds (at most %d)", v, math.MaxInt64/int64(time.Second))
-		}
-		*d = secondsOrDuration(time.Duration(n * float64(time.Second)))
-		return nil
+	x, err := scan.ParseSeconds(v)
+	if err == nil && x == 0 {
+		err = fmt.Errorf("%q: the time limit must be positive", v)
 	}
-	x, err := time.ParseDuration(v)
-	if err != nil || x <= 0 {
-		return fmt.Errorf("%q is not a positive number of seconds or a duration such as 90s", v)
+	if err == nil {
+		*d = secondsOrDuration(x)
 	}
-	*d = secondsOrDuration(x)
-	return nil
+	return err
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/scan"
@@ -101,17 +100,9 @@ type delay time.Duration
 func (d *delay) String() string { return time.Duration(*d).String() }
 
 func (d *delay) Set(v string) error {
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return fmt.Errorf("negative delay %q", v)
-		}
-		*d = delay(time.Duration(n) * time.Second)
-		return nil
+	x, err := scan.ParseSeconds(v)
+	if err == nil {
+		*d = delay(x)
 	}
-	x, err := time.ParseDuration(v)
-	if err != nil || x < 0 {
-		return fmt.Errorf("%q is not a number of seconds or a duration such as 250ms", v)
-	}
-	*d = delay(x)
-	return nil
+	return err
 }

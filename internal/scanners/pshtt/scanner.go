@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"strconv"
 	"sync"
 	"time"
 
@@ -174,17 +173,11 @@ func (f *secondsFlag) Set(v string) error {
 }
 
 func parseSeconds(v string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if !(n > 0) || n > 86400 {
-			return 0, fmt.Errorf("%q: want 0 < seconds <= 86400", v)
-		}
-		return time.Duration(n * float64(time.Second)), nil
+	d, err := scan.ParseSeconds(v)
+	if err == nil && (d == 0 || d > 24*time.Hour) {
+		err = fmt.Errorf("%q: want more than 0 and at most a day", v)
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive number of seconds or a duration", v)
-	}
-	return d, nil
+	return d, err
 }
 
 // stripDomain is the wrapper's re.sub(r"^(https?://)?(www\.)?", "", domain).

@@ -1,0 +1,26 @@
+package scan
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// ParseSeconds reads a time flag the way the original's were written, a
+// number of seconds ("60", "2.5"), or as a Go duration ("90s", "250ms").
+// Negative, infinite and out-of-range values are errors; callers that need
+// a positive value check for zero.
+func ParseSeconds(v string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if !(n >= 0) || n > float64(math.MaxInt64/int64(time.Second)) {
+			return 0, fmt.Errorf("%q is not a number of seconds between 0 and %d", v, math.MaxInt64/int64(time.Second))
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a number of seconds or a duration such as 90s", v)
+	}
+	return d, nil
+}
