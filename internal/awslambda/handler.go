@@ -200,18 +200,6 @@ func (noLookup) Lookup(string, string) ([]byte, bool, error) { return nil, false
 // scanner returns an initialised instance for the event's scanner and
 // options, made once per distinct options.
 func (h *Handler) scanner(ctx context.Context, req Request) (scan.Scanner, error) {
-	var s scan.Scanner
-	for _, c := range h.newScanners() {
-		if c.Info().Name == req.Scanner {
-			s = c
-		}
-	}
-	if s == nil {
-		return nil, fmt.Errorf("unknown scanner %q", req.Scanner)
-	}
-	if !s.Info().Lambda {
-		return nil, fmt.Errorf("scanner %q does not run in Lambda", req.Scanner)
-	}
 	opts := stringOptions(req.Options)
 	key := req.Scanner + "\x00" + canonical(opts)
 	h.mu.Lock()
@@ -226,18 +214,32 @@ func (h *Handler) scanner(ctx context.Context, req Request) (scan.Scanner, error
 	h.mu.Unlock()
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if rs.s == nil {
-		// Not under the invocation's context: the scanner outlives it. A
-		// failure is not kept, so the next invocation tries again.
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		s, err := h.initScanner(ictx, s, opts)
-		if err != nil {
-			return nil, err
-		}
-		rs.s = s
+	if rs.s != nil {
+		return rs.s, nil
 	}
-	return rs.s, nil
+	// First use of these options: a fresh instance, initialised not under
+	// the invocation's context (the scanner outlives it). A failure is not
+	// kept, so the next invocation tries again.
+	var s scan.Scanner
+	for _, c := range h.newScanners() {
+		if c.Info().Name == req.Scanner {
+			s = c
+		}
+	}
+	if s == nil {
+		return nil, fmt.Errorf("unknown scanner %q", req.Scanner)
+	}
+	if !s.Info().Lambda {
+		return nil, fmt.Errorf("scanner %q does not run in Lambda", req.Scanner)
+	}
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	s, err := h.initScanner(ictx, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	rs.s = s
+	return s, nil
 }
 
 func (h *Handler) initScanner(ctx context.Context, s scan.Scanner, opts map[string]string) (_ scan.Scanner, err error) {

@@ -123,18 +123,6 @@ func catValidName(name string, underscore bool) bool {
 	return true
 }
 
-// catName resolves a label relative to domain the way the lab does.
-func catName(label, domain string) string {
-	switch {
-	case label == "" || label == "@":
-		return domain
-	case strings.HasSuffix(label, "."):
-		return strings.TrimSuffix(label, ".")
-	default:
-		return label + "." + domain
-	}
-}
-
 func TestCatalogueShape(t *testing.T) {
 	cat := Catalogue()
 	if len(cat) < 40 {
@@ -172,7 +160,7 @@ func TestCatalogueShape(t *testing.T) {
 		}
 		seenMail := map[string]bool{}
 		for _, m := range sc.Mail {
-			name := catName(m.Label, d)
+			name := fqdn(m.Label, d)
 			if m.Label == "" || !catValidName(name, false) || !strings.HasSuffix(name, "."+TLD) {
 				t.Errorf("%s: mail label %q gives %q", d, m.Label, name)
 			}
@@ -192,7 +180,7 @@ func TestCatalogueShape(t *testing.T) {
 				t.Errorf("%s: DNS line %q has no record", d, line)
 				continue
 			}
-			owner := catName(label, d)
+			owner := fqdn(label, d)
 			if !catValidName(owner, true) || !strings.HasSuffix(owner, "."+TLD) {
 				t.Errorf("%s: DNS owner %q of %q", d, owner, line)
 			}
@@ -201,7 +189,7 @@ func TestCatalogueShape(t *testing.T) {
 			}
 		}
 		for label := range sc.DNSBehaviour {
-			if name := catName(label, d); !catValidName(name, true) || label != "@" && strings.HasSuffix(label, ".") {
+			if name := fqdn(label, d); !catValidName(name, true) || label != "@" && strings.HasSuffix(label, ".") {
 				t.Errorf("%s: DNS behaviour label %q", d, label)
 			}
 		}
@@ -238,10 +226,10 @@ func catHostNames(cat []*Scenario) map[string]bool {
 	names := map[string]bool{}
 	for _, sc := range cat {
 		for label := range sc.Hosts {
-			names[catName(label, sc.Domain)] = true
+			names[fqdn(label, sc.Domain)] = true
 		}
 		for _, m := range sc.Mail {
-			names[catName(m.Label, sc.Domain)] = true
+			names[fqdn(m.Label, sc.Domain)] = true
 		}
 	}
 	return names
@@ -357,7 +345,7 @@ func checkScannedHost(t *testing.T, sc *Scenario) {
 	port := c["Scanned Port"]
 	web := false
 	for label, h := range sc.Hosts {
-		if catName(label, sc.Domain) == host {
+		if fqdn(label, sc.Domain) == host {
 			web = true
 			if h.HTTPS == nil && h.TLS.Legacy == nil {
 				t.Errorf("%s: sslyze scans %s, which serves no TLS", sc.Domain, host)
@@ -366,7 +354,7 @@ func checkScannedHost(t *testing.T, sc *Scenario) {
 	}
 	mail := false
 	for _, m := range sc.Mail {
-		if catName(m.Label, sc.Domain) == host {
+		if fqdn(m.Label, sc.Domain) == host {
 			mail = true
 		}
 	}
@@ -402,7 +390,7 @@ func checkMailServers(t *testing.T, sc *Scenario) {
 	}
 	var want []string
 	for _, m := range sc.Mail {
-		want = append(want, catName(m.Label, sc.Domain))
+		want = append(want, fqdn(m.Label, sc.Domain))
 	}
 	if w := strings.Join(want, ", "); got != w {
 		t.Errorf("%s: Mail Servers %q, want %q", sc.Domain, got, w)
