@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func checkDNS(t *testing.T, l *Lab, sc *Scenario) {
 			for _, m := range sc.Mail {
 				want = append(want, fqdn(m.Label, sc.Domain))
 			}
-			if strings.Join(sortedCopy(got), ",") != strings.Join(sortedCopy(want), ",") {
+			if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 				t.Errorf("MX = %v, want %v", got, want)
 			}
 		}
@@ -191,17 +192,6 @@ func checkDNS(t *testing.T, l *Lab, sc *Scenario) {
 	}
 }
 
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
-}
 
 // dialer reaches a lab host by its address whatever name is asked.
 func labDialer(l *Lab, ip netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
