@@ -192,7 +192,6 @@ func checkDNS(t *testing.T, l *Lab, sc *Scenario) {
 	}
 }
 
-
 // dialer reaches a lab host by its address whatever name is asked.
 func labDialer(l *Lab, ip netip.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
