@@ -153,15 +153,6 @@ var reservedFlags = []struct {
 	{"sslyze-serial", "sslyze", "use the synchronous scanner", false},
 	{"sslyze-certs", "sslyze", "run the certificate checks", false},
 	{"sslyze-reneg", "sslyze", "run the renegotiation checks", false},
-	{"starttls", "trustymail", "only MX and STARTTLS checks", true},
-	{"timeout", "trustymail", "DNS timeout in seconds", false},
-	{"smtp-timeout", "trustymail", "SMTP timeout in seconds", false},
-	{"smtp-localhost", "trustymail", "EHLO host name", false},
-	{"smtp-ports", "trustymail", "comma-separated SMTP ports", false},
-	{"no-smtp-cache", "trustymail", "do not share SMTP results between domains", false},
-	{"mx", "trustymail", "only MX checks", true},
-	{"spf", "trustymail", "only SPF checks", true},
-	{"dmarc", "trustymail", "only DMARC checks", true},
 }
 
 func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry, owners map[string]string, command string, stderr io.Writer) error {

@@ -37,6 +37,9 @@ import (
 //     on sslyze 2.1. Where that is a bug a correct implementation might fix,
 //     the original value is kept and marked "0.6.7 quirk" (pshtt),
 //     "quirk (trustymail)" or "quirk (sslyze.py)", for the lead to decide.
+//     Where the scanner fixes the original, the cell is the correct value
+//     and the comment says "fixed (trustymail):" with what the original
+//     wrote (docs/COMPATIBILITY.md lists every fix).
 //   - Only the fields a scenario exists to show are listed; a field whose
 //     exact text is uncertain (error messages carrying Python file/line
 //     numbers, dynamic dates and addresses) is left out.
@@ -1024,7 +1027,7 @@ func mailScenarios() []*Scenario {
 	return []*Scenario{
 		{
 			Domain:  "mail-perfect.test",
-			Summary: "DNSSEC-signed domain whose MX speaks SMTP with STARTTLS on 25, 587 and 465, valid SPF and DMARC p=reject with rua and ruf: no errors at all",
+			Summary: "DNSSEC-signed domain whose MX speaks SMTP with STARTTLS on 25, 587 and 465 (plain SMTP there, found after the implicit-TLS attempt), valid SPF and DMARC p=reject with rua and ruf: no errors at all",
 			DNSSEC:  true,
 			Mail: []*MailHost{{Label: "mx", Ports: map[int]smtpserver.Behaviour{
 				25: smtpOK(true), 587: smtpOK(true), 465: smtpOK(true)}}},
@@ -1033,37 +1036,41 @@ func mailScenarios() []*Scenario {
 				"_dmarc " + txt("v=DMARC1; p=reject; rua=mailto:dmarc@mail-perfect.test; ruf=mailto:forensic@mail-perfect.test"),
 			},
 			Expect: expects(nil, cells{
-				"Live":                                     yes,
-				"MX Record":                                yes,
-				"MX Record DNSSEC":                         yes,
-				"Mail Servers":                             "mx.mail-perfect.test",
-				"Mail Server Ports Tested":                 "25, 587, 465",
-				"Domain Supports SMTP":                     yes,
-				"Domain Supports SMTP Results":             "mx.mail-perfect.test:25, mx.mail-perfect.test:587, mx.mail-perfect.test:465",
-				"Domain Supports STARTTLS":                 yes,
-				"Domain Supports STARTTLS Results":         "mx.mail-perfect.test:25, mx.mail-perfect.test:587, mx.mail-perfect.test:465",
-				"SPF Record":                               yes,
-				"SPF Record DNSSEC":                        yes,
-				"Valid SPF":                                yes,
-				"SPF Results":                              "v=spf1 ip4:192.0.2.0/24 -all",
-				"DMARC Record":                             yes,
-				"DMARC Record DNSSEC":                      yes,
-				"Valid DMARC":                              yes,
-				"DMARC Results":                            "v=DMARC1; p=reject; rua=mailto:dmarc@mail-perfect.test; ruf=mailto:forensic@mail-perfect.test",
-				"DMARC Record on Base Domain":              yes,
-				"DMARC Record on Base Domain DNSSEC":       yes,
-				"Valid DMARC Record on Base Domain":        yes,
-				"DMARC Results on Base Domain":             "v=DMARC1; p=reject; rua=mailto:dmarc@mail-perfect.test; ruf=mailto:forensic@mail-perfect.test",
-				"DMARC Policy":                             "reject",
-				"DMARC Subdomain Policy":                   "reject",
-				"DMARC Policy Percentage":                  "100",
-				"DMARC Aggregate Report URIs":              "mailto:dmarc@mail-perfect.test",
-				"DMARC Forensic Report URIs":               "mailto:forensic@mail-perfect.test",
-				"DMARC Has Aggregate Report URI":           yes,
-				"DMARC Has Forensic Report URI":            yes,
-				"DMARC Reporting Address Acceptance Error": no,
-				"Syntax Errors":                            none,
-				"Debug Info":                               none,
+				"Live":                                       yes,
+				"MX Record":                                  yes,
+				"MX Record DNSSEC":                           yes,
+				"Mail Servers":                               "mx.mail-perfect.test",
+				"Mail Server Ports Tested":                   "25, 587, 465",
+				"Domain Supports SMTP":                       yes,
+				"Domain Supports SMTP Results":               "mx.mail-perfect.test:25, mx.mail-perfect.test:587, mx.mail-perfect.test:465",
+				"Domain Supports STARTTLS":                   yes,
+				"Domain Supports STARTTLS Results":           "mx.mail-perfect.test:25, mx.mail-perfect.test:587, mx.mail-perfect.test:465",
+				"SPF Record":                                 yes,
+				"SPF Record DNSSEC":                          yes,
+				"Valid SPF":                                  yes,
+				"SPF Results":                                "v=spf1 ip4:192.0.2.0/24 -all",
+				"DMARC Record":                               yes,
+				"DMARC Record DNSSEC":                        yes,
+				"Valid DMARC":                                yes,
+				"DMARC Results":                              "v=DMARC1; p=reject; rua=mailto:dmarc@mail-perfect.test; ruf=mailto:forensic@mail-perfect.test",
+				"DMARC Record on Base Domain":                yes,
+				"DMARC Record on Base Domain DNSSEC":         yes,
+				"Valid DMARC Record on Base Domain":          yes,
+				"DMARC Results on Base Domain":               "v=DMARC1; p=reject; rua=mailto:dmarc@mail-perfect.test; ruf=mailto:forensic@mail-perfect.test",
+				"DMARC Policy":                               "reject",
+				"DMARC Subdomain Policy":                     "reject",
+				"DMARC Policy Percentage":                    "100",
+				"DMARC Aggregate Report URIs":                "mailto:dmarc@mail-perfect.test",
+				"DMARC Forensic Report URIs":                 "mailto:forensic@mail-perfect.test",
+				"DMARC Has Aggregate Report URI":             yes,
+				"DMARC Has Forensic Report URI":              yes,
+				"DMARC Reporting Address Acceptance Error":   no,
+				"Syntax Errors":                              none,
+				"Debug Info":                                 none,
+				"Domain Negotiates STARTTLS":                 yes,
+				"Domain Negotiates STARTTLS Results":         "mx.mail-perfect.test:25 TLSv1.3, mx.mail-perfect.test:587 TLSv1.3, mx.mail-perfect.test:465 TLSv1.3",
+				"Domain STARTTLS Certificates Valid":         yes,
+				"Domain STARTTLS Certificates Valid Results": "mx.mail-perfect.test:25, mx.mail-perfect.test:587, mx.mail-perfect.test:465",
 			}, cells{
 				"Scanned Hostname": "mx.mail-perfect.test",
 				"Scanned Port":     "25",
@@ -1122,14 +1129,14 @@ func mailScenarios() []*Scenario {
 		},
 		{
 			Domain:  "smtp-554-ehlo-ok.test",
-			Summary: "MX greets 554 but answers EHLO 250: the greeting code is never checked, so SMTP is supported",
+			Summary: "MX greets 554 but answers EHLO 250: a 554 greeting means no SMTP service (RFC 5321 §3.1)",
 			Mail: []*MailHost{{Label: "mx", Ports: map[int]smtpserver.Behaviour{
 				25: {GreetingCode: 554}}}},
 			Expect: expects(nil, cells{
-				// quirk (trustymail): smtplib's connect() is used without a
-				// host, so a 554 greeting is not an error.
-				"Domain Supports SMTP":             yes,
-				"Domain Supports SMTP Results":     "mx.smtp-554-ehlo-ok.test:25",
+				// fixed (trustymail): the greeting code was not checked
+				// (smtplib's connect() without a host): SMTP True.
+				"Domain Supports SMTP":             no,
+				"Domain Supports SMTP Results":     none,
 				"Domain Supports STARTTLS":         no,
 				"Domain Supports STARTTLS Results": none,
 			}, nil),
@@ -1148,20 +1155,51 @@ func mailScenarios() []*Scenario {
 		},
 		{
 			Domain:  "smtp-timeouts.test",
-			Summary: "MX with STARTTLS on 25, a silent listener on 587 and implicit TLS on 465: the last two time out as not listening; STARTTLS everywhere SMTP works",
+			Summary: "MX with STARTTLS on 25, a silent listener on 587 and implicit TLS on 465: 587 times out as not listening, 465 speaks SMTP over TLS; STARTTLS everywhere SMTP works",
 			Mail: []*MailHost{{Label: "mx", Ports: map[int]smtpserver.Behaviour{
 				25: smtpOK(true), 587: {Silent: true}, 465: {Implicit: true}}}},
 			Expect: expects(nil, cells{
-				"Mail Server Ports Tested":         "25, 587, 465",
-				"Domain Supports SMTP":             yes,
-				"Domain Supports SMTP Results":     "mx.smtp-timeouts.test:25",
-				"Domain Supports STARTTLS":         yes,
-				"Domain Supports STARTTLS Results": "mx.smtp-timeouts.test:25",
+				"Mail Server Ports Tested": "25, 587, 465",
+				"Domain Supports SMTP":     yes,
+				// fixed (trustymail): 465 was spoken to in clear text, so it
+				// timed out as not listening.
+				"Domain Supports SMTP Results":       "mx.smtp-timeouts.test:25, mx.smtp-timeouts.test:465",
+				"Domain Supports STARTTLS":           yes,
+				"Domain Supports STARTTLS Results":   "mx.smtp-timeouts.test:25, mx.smtp-timeouts.test:465",
+				"Domain Negotiates STARTTLS Results": "mx.smtp-timeouts.test:25 TLSv1.3, mx.smtp-timeouts.test:465 TLSv1.3",
+			}, nil),
+		},
+		{
+			Domain:  "starttls-expired.test",
+			Summary: "MX offers STARTTLS with an expired certificate: STARTTLS supported and negotiated, the certificate not valid",
+			Mail: []*MailHost{{Label: "mx", Ports: map[int]smtpserver.Behaviour{25: smtpOK(true)},
+				TLSCert: pki.Spec{DNSNames: []string{"mx.starttls-expired.test"}, Expired: true}}},
+			Expect: expects(nil, cells{
+				"Domain Supports STARTTLS":                   yes,
+				"Domain Supports STARTTLS Results":           "mx.starttls-expired.test:25",
+				"Domain Negotiates STARTTLS":                 yes,
+				"Domain Negotiates STARTTLS Results":         "mx.starttls-expired.test:25 TLSv1.3",
+				"Domain STARTTLS Certificates Valid":         no,
+				"Domain STARTTLS Certificates Valid Results": none,
+			}, nil),
+		},
+		{
+			Domain:  "starttls-refused.test",
+			Summary: "MX advertises STARTTLS but answers the command 454: STARTTLS supported as trustymail judged it, never negotiated",
+			Mail: []*MailHost{{Label: "mx", Ports: map[int]smtpserver.Behaviour{
+				25: {StartTLS: true, StartTLSCode: 454}}}},
+			Expect: expects(nil, cells{
+				"Domain Supports STARTTLS":                   yes,
+				"Domain Supports STARTTLS Results":           "mx.starttls-refused.test:25",
+				"Domain Negotiates STARTTLS":                 no,
+				"Domain Negotiates STARTTLS Results":         none,
+				"Domain STARTTLS Certificates Valid":         none,
+				"Domain STARTTLS Certificates Valid Results": none,
 			}, nil),
 		},
 		{
 			Domain:  "mx-ipv6-only.test",
-			Summary: "the MX host has only an AAAA record: no IPv4 address, so every port is credited with SMTP and STARTTLS without a probe",
+			Summary: "the MX host has only an AAAA record: no IPv4 address, so every port is credited with SMTP and STARTTLS without a probe; sslyze then cannot connect to the credited ports",
 			Mail:    []*MailHost{{Label: "mx", IPv6Only: true}},
 			Expect: expects(nil, cells{
 				// quirk (trustymail): hosts without an IPv4 address are
@@ -1172,20 +1210,9 @@ func mailScenarios() []*Scenario {
 				"Domain Supports SMTP Results":     "mx.mx-ipv6-only.test:25, mx.mx-ipv6-only.test:587, mx.mx-ipv6-only.test:465",
 				"Domain Supports STARTTLS":         yes,
 				"Domain Supports STARTTLS Results": "mx.mx-ipv6-only.test:25, mx.mx-ipv6-only.test:587, mx.mx-ipv6-only.test:465",
-			}, nil),
-		},
-		{
-			Domain:  "mx-no-address.test",
-			Summary: "the MX target does not resolve (NXDOMAIN): credited like an IPv6-only host; sslyze then cannot connect to the credited ports",
-			Mail:    []*MailHost{{Label: "mx", NoAddress: true}},
-			Expect: expects(nil, cells{
-				// quirk (trustymail): any resolution failure is credited.
-				"MX Record":                        yes,
-				"Domain Supports SMTP":             yes,
-				"Domain Supports STARTTLS":         yes,
-				"Domain Supports STARTTLS Results": "mx.mx-no-address.test:25, mx.mx-no-address.test:587, mx.mx-no-address.test:465",
+				"Domain Negotiates STARTTLS":       none, // credited, never contacted
 			}, cells{
-				"Scanned Hostname":           "mx.mx-no-address.test",
+				"Scanned Hostname":           "mx.mx-ipv6-only.test",
 				"Scanned Port":               "25",
 				"STARTTLS SMTP":              yes,
 				"Errors":                     "Connectivity not established.",
@@ -1203,6 +1230,23 @@ func mailScenarios() []*Scenario {
 				"Symantec Distrust Date":     none,
 				"Accepted Ciphers":           none,
 			}),
+		},
+		{
+			Domain:  "mx-no-address.test",
+			Summary: "the MX target does not resolve (NXDOMAIN): no mail server answers, so neither SMTP nor STARTTLS",
+			Mail:    []*MailHost{{Label: "mx", NoAddress: true}},
+			Expect: expects(nil, cells{
+				// fixed (trustymail): any resolution failure was credited
+				// with SMTP and STARTTLS, like an IPv6-only host.
+				"MX Record":                        yes,
+				"Mail Servers":                     "mx.mx-no-address.test",
+				"Mail Server Ports Tested":         "25, 587, 465",
+				"Domain Supports SMTP":             no,
+				"Domain Supports SMTP Results":     none,
+				"Domain Supports STARTTLS":         no,
+				"Domain Supports STARTTLS Results": none,
+				"Domain Negotiates STARTTLS":       none,
+			}, nil),
 		},
 		{
 			Domain:  "shared-mx-a.test",
@@ -1341,16 +1385,16 @@ func spfScenarios() []*Scenario {
 		},
 		{
 			Domain:  "spf-redirect-nx.test",
-			Summary: "SPF redirect= to a name that does not exist: NXDOMAIN on the target marks the whole domain not live and skips DMARC",
+			Summary: "SPF redirect= to a name that does not exist: a permerror; the domain itself stays live and DMARC is checked",
 			DNS:     []string{"@ " + txt("v=spf1 redirect=_spf.spf-redirect-nx.test")},
 			Expect: expects(nil, cells{
-				// quirk (trustymail): NXDOMAIN for the redirect target sets
-				// Live False for the scanned domain.
-				"Live":         no,
+				// fixed (trustymail): NXDOMAIN for the redirect target set
+				// Live False for the scanned domain and skipped DMARC.
+				"Live":         yes,
 				"SPF Record":   yes,
 				"Valid SPF":    no,
 				"SPF Results":  "v=spf1 redirect=_spf.spf-redirect-nx.test",
-				"DMARC Record": none, // skipped once not live
+				"DMARC Record": no,
 			}, nil),
 		},
 		{
@@ -1386,16 +1430,16 @@ func spfScenarios() []*Scenario {
 		},
 		{
 			Domain:  "spf-two-records.test",
-			Summary: "two v=spf1 TXT records: not detected (RFC 7208 says permerror); the last one answered is used",
+			Summary: "two v=spf1 TXT records: a permerror (RFC 7208 §4.5), not valid; the last one answered is shown",
 			DNS: []string{
 				"@ " + txt("v=spf1 ip4:192.0.2.1 -all"),
 				"@ " + txt("v=spf1 +all"),
 			},
 			Expect: expects(nil, cells{
-				// quirk (trustymail): multiple SPF records are not an error;
-				// the last record in answer order wins.
+				// fixed (trustymail): multiple SPF records were not an
+				// error; the last record was evaluated (Valid SPF True).
 				"SPF Record":  yes,
-				"Valid SPF":   yes,
+				"Valid SPF":   no,
 				"SPF Results": "v=spf1 +all",
 			}, nil),
 		},
@@ -1452,14 +1496,22 @@ func dmarcScenarios() []*Scenario {
 				"DMARC Policy":  "none",
 			}),
 		dmarcScenario("dmarc-not-dmarc.test",
-			"_dmarc holds \"v=DMARC1 ; p=none\", \"V=DMARC1; p=none\" and an SPF record: none starts exactly with v=DMARC1;, so no DMARC record",
-			[]string{txt("v=DMARC1 ; p=none"), txt("V=DMARC1; p=none"), txt(rejectAllSPF)}, cells{
-				// quirk (trustymail): RFC 7489 allows spaces around ";"; the
-				// prefix check does not.
+			"_dmarc holds \"V=DMARC1; p=none\" and an SPF record: neither starts with v=DMARC1, so no DMARC record",
+			[]string{txt("V=DMARC1; p=none"), txt(rejectAllSPF)}, cells{
 				"DMARC Record":  no,
 				"Valid DMARC":   no,
 				"DMARC Results": none,
 				"DMARC Policy":  none,
+			}),
+		dmarcScenario("dmarc-spaces.test",
+			"_dmarc holds \"v=DMARC1 ; p=none\": RFC 7489 allows white space around \";\", so it is a valid record",
+			[]string{txt("v=DMARC1 ; p=none; rua=mailto:d@dmarc-spaces.test")}, cells{
+				// fixed (trustymail): only the exact prefix "v=DMARC1;"
+				// was accepted, so DMARC Record was False.
+				"DMARC Record":  yes,
+				"Valid DMARC":   yes,
+				"DMARC Results": "v=DMARC1 ; p=none; rua=mailto:d@dmarc-spaces.test",
+				"DMARC Policy":  "none",
 			}),
 		dmarcScenario("dmarc-two-records.test",
 			"two v=DMARC1; records: an error, no record kept",
@@ -1612,16 +1664,16 @@ func dmarcScenarios() []*Scenario {
 				"DMARC Reporting Address Acceptance Error": no,
 			}),
 		dmarcScenario("pct0.dmarc-base.test",
-			"subdomain with its own record p=none; pct=0: its policy is used, but pct=0 is falsy so the base domain's 50 is reported",
+			"subdomain with its own record p=none; pct=0: its own policy and percentage are reported",
 			[]string{txt("v=DMARC1; p=none; pct=0; rua=mailto:r@dmarc-base.test")}, cells{
 				"DMARC Record":                yes,
 				"Valid DMARC":                 yes,
 				"DMARC Policy":                "none",
 				"DMARC Subdomain Policy":      "none",
 				"DMARC Record on Base Domain": yes,
-				// quirk (trustymail): an own pct of 0 falls back to the base
-				// domain's percentage.
-				"DMARC Policy Percentage": "50",
+				// fixed (trustymail): an own pct of 0 (falsy in Python) fell
+				// back to the base domain's 50.
+				"DMARC Policy Percentage": "0",
 			}),
 	}
 	return s

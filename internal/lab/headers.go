@@ -44,8 +44,9 @@ var PshttHeaders = []string{
 	"Unknown Error",
 }
 
-// TrustymailHeaders are the 31 columns of results/trustymail.csv ("Supports
-// X" before "Supports X Results", unlike trustymail's own order).
+// TrustymailHeaders are the 31 columns of the original results/trustymail.csv
+// ("Supports X" before "Supports X Results", unlike trustymail's own order),
+// then this implementation's four STARTTLS negotiation columns.
 var TrustymailHeaders = []string{
 	"Live",
 	"MX Record",
@@ -78,6 +79,12 @@ var TrustymailHeaders = []string{
 	"DMARC Reporting Address Acceptance Error",
 	"Syntax Errors",
 	"Debug Info",
+	// Ours, after the original 31: what a real TLS handshake with each
+	// mail server showed (trustymail never negotiated STARTTLS).
+	"Domain Negotiates STARTTLS",
+	"Domain Negotiates STARTTLS Results",
+	"Domain STARTTLS Certificates Valid",
+	"Domain STARTTLS Certificates Valid Results",
 }
 
 // SslyzeHeaders are the 40 columns of results/sslyze.csv (one row per

@@ -140,6 +140,11 @@ func New(dns, portMap string) (*Network, error) {
 	return &Network{Resolvers: rs, PortMap: pm}, nil
 }
 
+// DNSServers returns the --dns resolvers (host:port), or nil when the
+// system's are used. Scanners that speak DNS themselves (trustymail) ask
+// these servers directly.
+func (n *Network) DNSServers() []string { return n.Resolvers }
+
 // Resolver returns the resolver scanners use for address lookups. With
 // Resolvers set, every query goes to them (rotating on each new
 // connection), over UDP or TCP as the stub resolver decides.

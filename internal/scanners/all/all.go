@@ -6,6 +6,7 @@ import (
 	"github.com/domainscan/domain-scan/internal/scanners/analytics"
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
 	"github.com/domainscan/domain-scan/internal/scanners/pshtt"
+	"github.com/domainscan/domain-scan/internal/scanners/trustymail"
 )
 
 // Scanners returns fresh instances of every built-in scanner. Instances carry
@@ -15,6 +16,7 @@ func Scanners() []scan.Scanner {
 		noop.New(),
 		analytics.New(),
 		pshtt.New(),
+		trustymail.New(),
 	}
 }
 

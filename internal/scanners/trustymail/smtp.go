@@ -1,0 +1,435 @@
+package trustymail
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SMTPResult is what one mail server said on one port.
+type SMTPResult struct {
+	// Listening: something answered (a greeting, or a TLS handshake on an
+	// implicit-TLS port).
+	Listening bool `json:"is_listening"`
+	// SMTP: the greeting was 220 and EHLO or HELO was accepted.
+	SMTP bool `json:"supports_smtp"`
+	// STARTTLS: STARTTLS was advertised after EHLO, or the port speaks
+	// implicit TLS (465) and SMTP ran over it.
+	STARTTLS bool `json:"starttls"`
+	// ImplicitTLS: the port spoke TLS from the first byte.
+	ImplicitTLS bool `json:"implicit_tls,omitempty"`
+	// Negotiated: a TLS handshake completed (after STARTTLS, or implicit).
+	Negotiated bool   `json:"tls_negotiated"`
+	TLSVersion string `json:"tls_version,omitempty"`
+	// CertValid: the certificate chain verifies for the mail server's name
+	// against the system roots or --ca_file.
+	CertValid bool `json:"certificate_valid"`
+	// Credited: the host has only IPv6 addresses and was not probed; it is
+	// given credit for SMTP and STARTTLS as trustymail did.
+	Credited bool     `json:"credited,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+}
+
+// maxSMTPRead bounds what one probe reads from a server (greeting, EHLO
+// reply, TLS handshake): a hostile server cannot make a probe use more.
+const maxSMTPRead = 256 << 10
+
+// smtpProber contacts mail servers.
+type smtpProber struct {
+	res       *resolver
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	timeout   time.Duration // per step (connect, each reply, handshake), as smtplib's socket timeout
+	localName string        // --smtp-localhost; "" means this host's FQDN or the address literal
+	roots     *x509.CertPool
+	dials     atomic.Int64 // connections attempted, for benchmarks
+}
+
+// probe checks host:port. It never fails: what went wrong is in Errors.
+func (p *smtpProber) probe(ctx context.Context, host string, port int) SMTPResult {
+	var r SMTPResult
+	v4, hasV6, err := p.res.hostAddrs(ctx, host)
+	if len(v4) == 0 {
+		if hasV6 {
+			// trustymail's "give them credit" for IPv6-only servers, which
+			// it could not reach (PR #117).
+			return SMTPResult{Listening: true, SMTP: true, STARTTLS: true, Credited: true,
+				Errors: []string{fmt.Sprintf("The mail server %s does not have an IPv4 address.", host)}}
+		}
+		r.Errors = append(r.Errors, fmt.Sprintf("The mail server %s has no address: %v", host, err))
+		return r
+	}
+	addr := net.JoinHostPort(v4[0].String(), strconv.Itoa(port))
+	if port == 465 {
+		r, plaintext := p.implicit(ctx, host, addr)
+		if !plaintext {
+			return r
+		}
+	}
+	return p.plain(ctx, host, addr)
+}
+
+func (p *smtpProber) connect(ctx context.Context, addr string) (net.Conn, *limitedConn, func(), error) {
+	p.dials.Add(1)
+	dctx, cancel := context.WithTimeout(ctx, p.timeout)
+	conn, err := p.dial(dctx, "tcp4", addr)
+	cancel()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	return conn, &limitedConn{Conn: conn, left: maxSMTPRead}, func() { stop(); conn.Close() }, nil
+}
+
+// plain is smtplib's connect, ehlo_or_helo_if_needed and has_extn, then
+// (unlike trustymail) a real STARTTLS handshake.
+func (p *smtpProber) plain(ctx context.Context, host, addr string) SMTPResult {
+	var r SMTPResult
+	conn, lc, done, err := p.connect(ctx, addr)
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("connect to %s: %v", addr, err))
+		return r
+	}
+	defer done()
+	tp := textproto.NewConn(lc)
+	exts, err := p.session(conn, tp, &r)
+	if err != nil || !r.SMTP {
+		return r
+	}
+	if exts["starttls"] {
+		r.STARTTLS = true
+		p.deadline(conn)
+		if _, err := tp.Cmd("STARTTLS"); err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("STARTTLS: %v", err))
+			return r
+		}
+		if code, msg, err := tp.ReadResponse(0); err != nil || code != 220 {
+			if err == nil {
+				err = fmt.Errorf("%d %s", code, msg)
+			}
+			r.Errors = append(r.Errors, fmt.Sprintf("STARTTLS refused: %v", err))
+			return r
+		}
+		tc := tls.Client(lc, p.tlsConfig(host))
+		p.deadline(conn)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("STARTTLS handshake: %v", err))
+			return r
+		}
+		p.judge(tc, host, &r)
+		tp = textproto.NewConn(tc)
+	}
+	p.deadline(conn)
+	if _, err := tp.Cmd("QUIT"); err == nil {
+		tp.ReadResponse(0)
+	}
+	return r
+}
+
+// implicit speaks TLS first (port 465). plaintext is true when the server
+// answered in clear text instead; the caller then tries plain SMTP.
+func (p *smtpProber) implicit(ctx context.Context, host, addr string) (r SMTPResult, plaintext bool) {
+	conn, lc, done, err := p.connect(ctx, addr)
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("connect to %s: %v", addr, err))
+		return r, false
+	}
+	defer done()
+	tc := tls.Client(lc, p.tlsConfig(host))
+	p.deadline(conn)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		var rhe tls.RecordHeaderError
+		if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeSMTP(rhe.RecordHeader[:]) {
+			return r, true
+		}
+		var ne net.Error
+		if !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			r.Listening = true // it answered, with TLS we could not agree on
+		}
+		r.Errors = append(r.Errors, fmt.Sprintf("implicit TLS handshake: %v", err))
+		return r, false
+	}
+	r.ImplicitTLS = true
+	p.judge(tc, host, &r)
+	tp := textproto.NewConn(tc)
+	if _, err := p.session(conn, tp, &r); err != nil || !r.SMTP {
+		return r, false
+	}
+	r.STARTTLS = true // the whole session is encrypted
+	p.deadline(conn)
+	if _, err := tp.Cmd("QUIT"); err == nil {
+		tp.ReadResponse(0)
+	}
+	return r, false
+}
+
+// looksLikeSMTP says whether the first bytes of an answer are an SMTP reply
+// ("220 …") rather than TLS.
+func looksLikeSMTP(b []byte) bool {
+	return len(b) >= 3 && b[0] >= '2' && b[0] <= '5' && b[1] >= '0' && b[1] <= '9' && b[2] >= '0' && b[2] <= '9'
+}
+
+// ehloKeyword is smtplib's feature pattern for EHLO reply lines.
+var ehloKeyword = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*`)
+
+// session reads the greeting and says EHLO (or HELO when EHLO is refused),
+// setting Listening and SMTP, and returns the EHLO extensions (lowercase
+// keywords). A non-nil error means the connection is no longer usable.
+func (p *smtpProber) session(conn net.Conn, tp *textproto.Conn, r *SMTPResult) (map[string]bool, error) {
+	p.deadline(conn)
+	code, msg, err := tp.ReadResponse(0)
+	if err != nil {
+		var pe textproto.ProtocolError
+		if errors.As(err, &pe) {
+			// Something other than SMTP answered: listening, no SMTP.
+			r.Listening = true
+		}
+		r.Errors = append(r.Errors, fmt.Sprintf("greeting: %v", err))
+		return nil, err
+	}
+	r.Listening = true
+	if code != 220 {
+		// RFC 5321 §3.1: a 554 greeting means no SMTP service here
+		// (trustymail did not check the code).
+		r.Errors = append(r.Errors, fmt.Sprintf("greeting: %d %s", code, firstLine(msg)))
+		return nil, nil
+	}
+	name := p.ehloName(conn)
+	p.deadline(conn)
+	if _, err := tp.Cmd("EHLO %s", name); err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("EHLO: %v", err))
+		return nil, err
+	}
+	code, msg, err = tp.ReadResponse(0)
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("EHLO: %v", err))
+		return nil, err
+	}
+	if code/100 == 2 {
+		r.SMTP = true
+		exts := map[string]bool{}
+		if code == 250 {
+			// smtplib reads extensions from a 250 reply only, skipping its
+			// first line (the server's name).
+			lines := strings.Split(msg, "\n")
+			for _, l := range lines[1:] {
+				if kw := ehloKeyword.FindString(l); kw != "" {
+					exts[strings.ToLower(kw)] = true
+				}
+			}
+		}
+		return exts, nil
+	}
+	p.deadline(conn)
+	if _, err := tp.Cmd("HELO %s", name); err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("HELO: %v", err))
+		return nil, err
+	}
+	code, msg, err = tp.ReadResponse(0)
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("HELO: %v", err))
+		return nil, err
+	}
+	if code/100 != 2 {
+		r.Errors = append(r.Errors, fmt.Sprintf("EHLO and HELO refused: %d %s", code, firstLine(msg)))
+		return nil, nil
+	}
+	r.SMTP = true
+	return map[string]bool{}, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (p *smtpProber) deadline(conn net.Conn) { conn.SetDeadline(time.Now().Add(p.timeout)) }
+
+// tlsConfig accepts whatever the server offers (TLS 1.0 to 1.3, every
+// suite Go has), so that the negotiated version is the server's choice;
+// the certificate is judged separately.
+func (p *smtpProber) tlsConfig(host string) *tls.Config {
+	return &tls.Config{
+		ServerName:         host,
+		InsecureSkipVerify: true, // verified in judge, after recording the version
+		MinVersion:         tls.VersionTLS10,
+		CipherSuites:       allSuites,
+	}
+}
+
+var allSuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range tls.CipherSuites() {
+		ids = append(ids, s.ID)
+	}
+	for _, s := range tls.InsecureCipherSuites() {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
+
+// judge records the negotiated version and whether the chain verifies for
+// host.
+func (p *smtpProber) judge(tc *tls.Conn, host string, r *SMTPResult) {
+	st := tc.ConnectionState()
+	r.Negotiated = true
+	r.TLSVersion = tlsVersionName(st.Version)
+	if len(st.PeerCertificates) == 0 {
+		r.Errors = append(r.Errors, "TLS: no certificate")
+		return
+	}
+	inter := x509.NewCertPool()
+	for _, c := range st.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := st.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Roots: p.roots, Intermediates: inter})
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("certificate: %v", err))
+		return
+	}
+	r.CertValid = true
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1.0"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// ehloName is --smtp-localhost, else this host's name when it is fully
+// qualified, else the connection's local address as a literal, which is
+// what smtplib sent.
+func (p *smtpProber) ehloName(conn net.Conn) string {
+	if p.localName != "" {
+		return p.localName
+	}
+	if fqdn := hostFQDN(); fqdn != "" {
+		return fqdn
+	}
+	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		return "[" + a.IP.String() + "]"
+	}
+	return "[127.0.0.1]"
+}
+
+var hostFQDN = sync.OnceValue(func() string {
+	h, err := os.Hostname()
+	if err != nil || !strings.Contains(h, ".") {
+		return ""
+	}
+	return h
+})
+
+// limitedConn fails reads once max bytes were read.
+type limitedConn struct {
+	net.Conn
+	left int64
+}
+
+var errTooMuch = errors.New("server sent more than the probe reads")
+
+func (c *limitedConn) Read(b []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errTooMuch
+	}
+	if int64(len(b)) > c.left {
+		b = b[:c.left]
+	}
+	n, err := c.Conn.Read(b)
+	c.left -= int64(n)
+	return n, err
+}
+
+// memo runs a function once per key and shares its value with every
+// concurrent and later caller (the per-run SMTP and base-domain caches).
+type memo[V any] struct {
+	mu sync.Mutex
+	m  map[string]*memoEntry[V]
+}
+
+type memoEntry[V any] struct {
+	done chan struct{}
+	v    V
+}
+
+// get returns key's value, computing it with fn on first use. A caller
+// whose ctx ends stops waiting (ok false); the computation goes on for the
+// others.
+func (c *memo[V]) get(ctx context.Context, key string, fn func() V) (v V, ok bool) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*memoEntry[V]{}
+	}
+	e, found := c.m[key]
+	if !found {
+		e = &memoEntry[V]{done: make(chan struct{})}
+		c.m[key] = e
+		c.mu.Unlock()
+		go func() {
+			e.v = fn()
+			close(e.done)
+		}()
+	} else {
+		c.mu.Unlock()
+	}
+	select {
+	case <-e.done:
+		return e.v, true
+	case <-ctx.Done():
+		return v, false
+	}
+}
+
+// put stores a value computed elsewhere (a result from Lambda), unless the
+// key is known.
+func (c *memo[V]) put(key string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*memoEntry[V]{}
+	}
+	if _, found := c.m[key]; found {
+		return
+	}
+	e := &memoEntry[V]{done: make(chan struct{}), v: v}
+	close(e.done)
+	c.m[key] = e
+}
+
+// peek returns a finished value.
+func (c *memo[V]) peek(key string) (V, bool) {
+	c.mu.Lock()
+	e, found := c.m[key]
+	c.mu.Unlock()
+	var zero V
+	if !found {
+		return zero, false
+	}
+	select {
+	case <-e.done:
+		return e.v, true
+	default:
+		return zero, false
+	}
+}
