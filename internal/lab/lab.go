@@ -21,6 +21,7 @@ import (
 
 	"github.com/domainscan/domain-scan/internal/lab/dnsserver"
 	"github.com/domainscan/domain-scan/internal/lab/pki"
+	"github.com/domainscan/domain-scan/internal/lab/smtpserver"
 	"github.com/domainscan/domain-scan/internal/netx"
 )
 
@@ -74,6 +75,30 @@ type Lab struct {
 	addrs    map[string]netip.Addr // FQDN (no trailing dot) -> address
 	synth    *synthetic
 	shutdown context.CancelFunc
+	mail     []*smtpserver.Server
+}
+
+// SMTPAccepted is how many connections the lab's mail servers accepted so
+// far (what a mail scanner's per-run cache must keep low).
+func (l *Lab) SMTPAccepted() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, s := range l.mail {
+		n += s.Connections()
+	}
+	return n
+}
+
+// newSMTP returns a mail server for b that closes with the lab and counts
+// in SMTPAccepted.
+func (l *Lab) newSMTP(b smtpserver.Behaviour) *smtpserver.Server {
+	srv := smtpserver.New(b)
+	l.mu.Lock()
+	l.mail = append(l.mail, srv)
+	l.mu.Unlock()
+	l.onClose(srv.Close)
+	return srv
 }
 
 // Start builds and serves the lab on loopback. Close it when done.

@@ -163,10 +163,8 @@ func (l *Lab) startSyntheticMail(s *synthetic) error {
 		s.mail[k] = ip
 		// One server for both plain ports, one for implicit TLS; each
 		// registered for closing before it serves.
-		plain := smtpserver.New(smtpserver.Behaviour{Hostname: name, StartTLS: true, TLS: tlsCfg})
-		l.onClose(plain.Close)
-		implicit := smtpserver.New(smtpserver.Behaviour{Hostname: name, Implicit: true, TLS: tlsCfg})
-		l.onClose(implicit.Close)
+		plain := l.newSMTP(smtpserver.Behaviour{Hostname: name, StartTLS: true, TLS: tlsCfg})
+		implicit := l.newSMTP(smtpserver.Behaviour{Hostname: name, Implicit: true, TLS: tlsCfg})
 		for _, p := range []int{25, 587, 465} {
 			ln, err := l.listen(ip, p)
 			if err != nil {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/domainscan/domain-scan/internal/lab/legacytls"
 	"github.com/domainscan/domain-scan/internal/lab/pki"
-	"github.com/domainscan/domain-scan/internal/lab/smtpserver"
 )
 
 // webHost is one served web host.
@@ -429,9 +428,7 @@ func (l *Lab) addMailHost(ctx context.Context, name string, m *MailHost) error {
 		if err != nil {
 			return err
 		}
-		srv := smtpserver.New(b)
-		l.onClose(srv.Close)
-		go srv.Serve(ln)
+		go l.newSMTP(b).Serve(ln)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/lab"
 	"github.com/domainscan/domain-scan/internal/lab/labtest"
 	"github.com/domainscan/domain-scan/internal/output"
 	"github.com/domainscan/domain-scan/internal/scan"
@@ -18,7 +19,7 @@ import (
 // newLabScanner returns a trustymail scanner initialised against the lab,
 // as `scan --dns=… --ca_file=… --port-map=…` would make it, with short
 // timeouts so that the scenarios that time out cost seconds.
-func newLabScanner(t testing.TB, l *labtest.Lab, extra ...string) *Scanner {
+func newLabScanner(t testing.TB, l *lab.Lab, extra ...string) *Scanner {
 	t.Helper()
 	s := New()
 	fs := flag.NewFlagSet("trustymail", flag.ContinueOnError)
@@ -59,7 +60,7 @@ func TestCatalogue(t *testing.T) {
 		t.Skip("scans the whole lab")
 	}
 	l := labtest.Start(t)
-	s := newLabScanner(t, l)
+	s := newLabScanner(t, l.Lab)
 	for _, sc := range l.Scenarios {
 		want := sc.Expect["trustymail"]
 		if len(want) == 0 {
@@ -92,6 +93,6 @@ func quote(s string) string { return "\"" + s + "\"" }
 
 func TestConformance(t *testing.T) {
 	l := labtest.Start(t)
-	s := newLabScanner(t, l)
+	s := newLabScanner(t, l.Lab)
 	scannertest.Run(t, s, []scannertest.Case{{Target: scan.Target{Domain: "mail-perfect.test", BaseDomain: "mail-perfect.test"}}})
 }
