@@ -190,6 +190,42 @@ func TestLambdaMatchesLocal(t *testing.T) {
 	}
 }
 
+// TestLambdaTrustymailMatchesLocal: trustymail through the emulator gives
+// the local run's rows, with the mail servers' results of earlier domains
+// travelling with later jobs (the fast cache).
+func TestLambdaTrustymailMatchesLocal(t *testing.T) {
+	endpoint := startRIE(t, 60*time.Second)
+	awsEnv(t, endpoint)
+	var scenarios []*lab.Scenario
+	for _, sc := range lab.Catalogue() {
+		if sc.Expect["trustymail"] != nil && !strings.Contains(sc.Domain, "timeout") {
+			scenarios = append(scenarios, sc)
+		}
+	}
+	l := labtest.Start(t, scenarios...)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("Domain\n"+strings.Join(l.Domains(), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := append([]string{"scan", in, "--scan=trustymail", "--sort", "-q", "--timeout=3", "--smtp-timeout=2"}, l.ScanFlags()...)
+	local, remote := filepath.Join(dir, "local"), filepath.Join(dir, "lambda")
+	if code, _, stderr := runCLI(t, append(common, "--output", local)...); code != 0 {
+		t.Fatalf("local scan: %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append(common, "--output", remote, "--lambda", "--lambda-function=function", "--serial")...); code != 0 {
+		t.Fatalf("lambda scan: %d\n%s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(local, "results", "trustymail.csv"))
+	b, _ := os.ReadFile(filepath.Join(remote, "results", "trustymail.csv"))
+	if n := strings.Count(string(a), "\n"); n != len(scenarios)+1 {
+		t.Errorf("local trustymail.csv has %d lines for %d domains", n, len(scenarios))
+	}
+	if string(a) != string(b) {
+		t.Errorf("trustymail.csv differs between local and Lambda:\nlocal:\n%s\nlambda:\n%s", a, b)
+	}
+}
+
 // TestLambdaFunctionTimeout: scans that cannot finish in the function's
 // time still end as rows, marked as timed out.
 func TestLambdaFunctionTimeout(t *testing.T) {

@@ -297,7 +297,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		err := ini.Init(ctx, scan.Run{
 			ID: runID, Method: "local", Workers: engine.WorkersFor(s.Info(), f.workers, f.serial),
 			CacheDir: cacheDir, Prior: store, Log: log.With("scanner", s.Info().Name), NoFastCache: f.noFastCache,
-			Net: network, CAFile: f.caFile,
+			Net: network, CAFile: f.caFile, Remote: f.lambda && s.Info().Lambda,
 		})
 		if err != nil {
 			return notStarted(fmt.Errorf("init %s: %w", s.Info().Name, err))

@@ -119,8 +119,11 @@ type Lookup interface {
 
 // Run describes the run to Initializer.Init.
 type Run struct {
-	ID       string // scan_uuid
-	Method   string // "local" or "lambda"
+	ID     string // scan_uuid
+	Method string // "local", or "lambda" inside the Lambda function
+	// Remote: this run sends the scanner's jobs to Lambda (--lambda); its
+	// Prepare and Observe run here, its Scan in the function.
+	Remote   bool
 	Workers  int
 	CacheDir string // <output>/cache: where downloads such as analytics.csv go
 	Prior    Lookup

@@ -46,7 +46,7 @@ type Scanner struct {
 	onlyDMARC     bool
 	onlySTARTTLS  bool
 
-	method   string
+	remote   bool
 	useCache bool
 	res      *resolver
 	prober   *smtpProber
@@ -116,7 +116,7 @@ func (s *Scanner) Init(_ context.Context, run scan.Run) error {
 		dial = run.Net.DialContext
 	}
 	s.prober = &smtpProber{res: s.res, dial: dial, timeout: s.smtpTimeout, localName: s.smtpLocalhost, roots: roots}
-	s.method = run.Method
+	s.remote = run.Remote
 	s.useCache = !run.NoFastCache && !bool(s.noSMTPCache)
 	return nil
 }
@@ -161,7 +161,7 @@ type prepared struct {
 // looks up the domain's MX hosts locally and sends the results the run
 // already has for them. Local runs share one cache and need nothing.
 func (s *Scanner) Prepare(ctx context.Context, t scan.Target, _ scan.Lookup) (json.RawMessage, error) {
-	if s.method != "lambda" || !s.useCache || s.res == nil {
+	if !s.remote || !s.useCache || s.res == nil {
 		return nil, nil
 	}
 	msg, err := s.res.query(ctx, t.Domain, dns.TypeMX)

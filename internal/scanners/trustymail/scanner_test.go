@@ -119,7 +119,7 @@ func TestScanTypes(t *testing.T) {
 func TestLambdaFastCache(t *testing.T) {
 	l := labtest.Start(t, scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
 	client := New()
-	if err := client.Init(context.Background(), scan.Run{Method: "lambda", Net: l.Network(), CAFile: l.CAFile}); err != nil {
+	if err := client.Init(context.Background(), scan.Run{Remote: true, Net: l.Network(), CAFile: l.CAFile}); err != nil {
 		t.Fatal(err)
 	}
 	ta := scan.Target{Domain: "shared-mx-a.test", BaseDomain: "shared-mx-a.test"}
