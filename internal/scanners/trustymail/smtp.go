@@ -372,10 +372,14 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 
 // memo runs a function once per key and shares its value with every
 // concurrent and later caller (the per-run SMTP and base-domain caches).
+// It holds at most memoMax keys: past that it starts over, which costs
+// repeated work, never wrong answers.
 type memo[V any] struct {
 	mu sync.Mutex
 	m  map[string]*memoEntry[V]
 }
+
+const memoMax = 200_000
 
 type memoEntry[V any] struct {
 	done chan struct{}
@@ -387,7 +391,7 @@ type memoEntry[V any] struct {
 // others.
 func (c *memo[V]) get(ctx context.Context, key string, fn func() V) (v V, ok bool) {
 	c.mu.Lock()
-	if c.m == nil {
+	if c.m == nil || len(c.m) >= memoMax {
 		c.m = map[string]*memoEntry[V]{}
 	}
 	e, found := c.m[key]
@@ -415,7 +419,7 @@ func (c *memo[V]) get(ctx context.Context, key string, fn func() V) (v V, ok boo
 func (c *memo[V]) put(key string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
+	if c.m == nil || len(c.m) >= memoMax {
 		c.m = map[string]*memoEntry[V]{}
 	}
 	if _, found := c.m[key]; found {
