@@ -1,6 +1,7 @@
 package trustymail
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -225,5 +226,10 @@ func pyInt(s string) (int, error) {
 		return 0, strconv.ErrSyntax
 	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		// Python's int() has no limit: a huge number is a number, here
+		// held as the nearest int64 (only compared against 0 and 100).
+		err = nil
+	}
 	return int(n), err
 }

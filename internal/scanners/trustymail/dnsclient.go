@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -95,8 +96,14 @@ type resolver struct {
 const tryTimeout = 3 * time.Second
 
 func newResolver(servers []string, lifetime time.Duration) *resolver {
+	var unique []string // a server listed twice is one server
+	for _, srv := range servers {
+		if !slices.Contains(unique, srv) {
+			unique = append(unique, srv)
+		}
+	}
 	return &resolver{
-		servers:  servers,
+		servers:  unique,
 		lifetime: lifetime,
 		udp:      &dns.Client{Net: "udp", UDPSize: 4096},
 		tcp:      &dns.Client{Net: "tcp"},
@@ -122,20 +129,22 @@ func (r *resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 	q.AuthenticatedData = true
 	q.SetEdns0(4096, true)
 
-	failed := map[string]bool{} // servers that answered with a failure rcode
+	failed := make([]bool, len(r.servers)) // servers that answered with a failure
+	nFailed := 0
 	var lastErr error
-	for attempt := 0; ; attempt++ {
-		if len(failed) == len(r.servers) {
+	for {
+		if nFailed == len(r.servers) {
 			// As dnspython without retry_servfail: every server refused.
 			return nil, &lookupError{kind: kindNoNameservers, name: shown, qtype: qtype, cause: lastErr}
-		}
-		server := r.servers[int(r.next.Add(1))%len(r.servers)]
-		if failed[server] {
-			continue
 		}
 		if ctx.Err() != nil {
 			return nil, &lookupError{kind: kindTimeout, name: shown, qtype: qtype, cause: lastErr}
 		}
+		i := int(r.next.Add(1)) % len(r.servers)
+		for failed[i] {
+			i = (i + 1) % len(r.servers)
+		}
+		server := r.servers[i]
 		resp, err := r.exchange(ctx, q, server)
 		if err != nil {
 			lastErr = err
@@ -144,10 +153,8 @@ func (r *resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 				continue // no answer yet: try again until the lifetime is over
 			}
 			// Refused connections, garbage: this server is of no use.
-			failed[server] = true
-			if attempt > 4*len(r.servers) {
-				return nil, &lookupError{kind: kindNoNameservers, name: shown, qtype: qtype, cause: lastErr}
-			}
+			failed[i] = true
+			nFailed++
 			continue
 		}
 		switch resp.Rcode {
@@ -162,7 +169,8 @@ func (r *resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 			return nil, &lookupError{kind: kindNXDOMAIN, name: shown, qtype: qtype, msg: resp}
 		default:
 			lastErr = fmt.Errorf("%s answered %s", server, dns.RcodeToString[resp.Rcode])
-			failed[server] = true
+			failed[i] = true
+			nFailed++
 		}
 	}
 }

@@ -464,3 +464,30 @@ func TestResolverQueryTimeout(t *testing.T) {
 		t.Errorf("with a 300ms context: %v after %v", err, time.Since(start))
 	}
 }
+
+// TestResolverRepeatedServer: a server listed twice (--dns a,a or a
+// duplicated resolv.conf line) is one server, and a failing one ends the
+// lookup at once instead of spinning.
+func TestResolverRepeatedServer(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeServerFailure)
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	addr := pc.LocalAddr().String()
+	r := newResolver([]string{addr, addr, addr}, 5*time.Second)
+	if len(r.servers) != 1 {
+		t.Errorf("servers %v, want one", r.servers)
+	}
+	start := time.Now()
+	_, err = r.query(context.Background(), "a.test", dns.TypeA)
+	if kindOf(err) != kindNoNameservers || time.Since(start) > time.Second {
+		t.Errorf("got %v after %s, want NoNameservers at once", err, time.Since(start))
+	}
+}
