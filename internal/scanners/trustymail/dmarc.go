@@ -220,16 +220,17 @@ func ParseDMARC(text string, isBase bool, check reportChecker) *DMARC {
 
 // pyInt parses an integer as Python's int() does for the values DMARC
 // tags hold: optional sign, decimal digits, single underscores between
-// digits.
+// digits, any size (beyond int64, the nearest int64: the values are only
+// compared with 0 and 100).
 func pyInt(s string) (int, error) {
-	if strings.Contains(s, "__") || strings.HasPrefix(strings.TrimLeft(s, "+-"), "_") || strings.HasSuffix(s, "_") {
+	if !pyIntSyntax.MatchString(s) {
 		return 0, strconv.ErrSyntax
 	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		// Python's int() has no limit: a huge number is a number, here
-		// held as the nearest int64 (only compared against 0 and 100).
 		err = nil
 	}
 	return int(n), err
 }
+
+var pyIntSyntax = regexp.MustCompile(`^[+-]?[0-9](_?[0-9])*$`)
