@@ -150,9 +150,6 @@ var reservedFlags = []struct {
 }{
 	{"a11y-config", "a11y", "pa11y JSON config, path or URL", false},
 	{"a11y-redirects", "a11y", "YAML redirect/blacklist map, path or URL", false},
-	{"sslyze-serial", "sslyze", "use the synchronous scanner", false},
-	{"sslyze-certs", "sslyze", "run the certificate checks", false},
-	{"sslyze-reneg", "sslyze", "run the renegotiation checks", false},
 }
 
 func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry, owners map[string]string, command string, stderr io.Writer) error {

@@ -1710,9 +1710,10 @@ func tlsScenarios() []*Scenario {
 				"TLSv1.2":             yes,
 				"TLSv1.3":             yes,
 				"Any Forward Secrecy": yes,
-				// quirk (sslyze.py): forward secrecy is read from OpenSSL names
-				// starting DHE-/ECDHE-, so TLS 1.3 suites count as not FS.
-				"All Forward Secrecy":        no,
+				// fixed (sslyze.py): forward secrecy was read from OpenSSL
+				// names starting DHE-/ECDHE-, so TLS 1.3 suites counted as
+				// not forward secret (False).
+				"All Forward Secrecy":        yes,
 				"Any RC4":                    no,
 				"All RC4":                    no,
 				"Any 3DES":                   no,
@@ -1764,13 +1765,14 @@ func tlsScenarios() []*Scenario {
 				"Accepted Ciphers":    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
 			}),
 		tlsScenario("tls13-only.test",
-			"TLS 1.3 only (Go's three suites): no suite counts as forward secret by name",
+			"TLS 1.3 only (Go's three suites): every TLS 1.3 suite is forward secret",
 			TLS{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13}, cells{
 				"TLSv1.2": no,
 				"TLSv1.3": yes,
-				// quirk (sslyze.py): TLS 1.3 names do not start with ECDHE-.
-				"Any Forward Secrecy": no,
-				"All Forward Secrecy": no,
+				// fixed (sslyze.py): TLS 1.3 names do not start with ECDHE-,
+				// so both were False.
+				"Any Forward Secrecy": yes,
+				"All Forward Secrecy": yes,
 				"Accepted Ciphers":    "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256",
 			}),
 		tlsScenario("rc4.test",
@@ -1807,21 +1809,21 @@ func tlsScenarios() []*Scenario {
 				"Certificate Less Than 2048": yes,
 			}),
 		tlsScenario("ecdsa-p256.test",
-			"ECDSA P-256 leaf: key length 256, hence \"less than 2048\"",
+			"ECDSA P-256 leaf: key length 256, not short for an EC key",
 			TLS{Cert: pki.Spec{Key: pki.ECDSAP256}}, cells{
 				"Key Type":            "ECDSA",
 				"Key Length":          "256",
 				"Signature Algorithm": "sha256", // signed by the RSA intermediate
-				// quirk (sslyze.py): the 2048-bit threshold is applied to EC
-				// keys too.
-				"Certificate Less Than 2048": yes,
+				// fixed (sslyze.py): the 2048-bit threshold was applied to EC
+				// keys too (True); an EC key is short below 224 bits.
+				"Certificate Less Than 2048": no,
 			}),
 		tlsScenario("ecdsa-p384.test",
 			"ECDSA P-384 leaf",
 			TLS{Cert: pki.Spec{Key: pki.ECDSAP384}}, cells{
 				"Key Type":                   "ECDSA",
 				"Key Length":                 "384",
-				"Certificate Less Than 2048": yes, // quirk (sslyze.py): as above
+				"Certificate Less Than 2048": no, // fixed (sslyze.py): as above
 			}),
 		tlsScenario("sha1-leaf.test",
 			"leaf signed with SHA-1 by the lab intermediate",
@@ -1829,9 +1831,9 @@ func tlsScenarios() []*Scenario {
 				"Signature Algorithm":        "sha1",
 				"SHA-1 in Served Chain":      yes,
 				"SHA-1 in Constructed Chain": yes,
-				// quirk (sslyze.py): compares the lower-case hash name with
-				// "SHA1", so never True.
-				"SHA-1 Signed Certificate": no,
+				// fixed (sslyze.py): it compared the lower-case hash name
+				// with "SHA1", so it was never True.
+				"SHA-1 Signed Certificate": yes,
 				"MD5 Signed Certificate":   no,
 			}),
 		tlsScenario("sha1-intermediate.test",
@@ -1843,11 +1845,11 @@ func tlsScenarios() []*Scenario {
 				"SHA-1 Signed Certificate":   no,
 			}),
 		tlsScenario("ev.test",
-			"leaf with the CA/B Forum EV policy followed by the lab policy OID: only the last OID is looked at, and no browser trusts the lab for EV",
+			"leaf with the CA/B Forum EV policy followed by the lab policy OID: it asserts EV, but no browser trusts the lab for EV",
 			TLS{Cert: pki.Spec{EV: true}}, cells{
-				// quirk (sslyze.py): "Asserts EV" is overwritten per policy
-				// OID, so 2.23.140.1.1 followed by another OID reads False.
-				"Asserts EV":          no,
+				// fixed (sslyze.py): "Asserts EV" was overwritten per policy
+				// OID, so 2.23.140.1.1 followed by another OID read False.
+				"Asserts EV":          yes,
 				"Trusted for EV":      no,
 				"EV Trusted OIDs":     none,
 				"EV Trusted Browsers": none,
@@ -1906,7 +1908,7 @@ func legacyScenarios() []*Scenario {
 				"Any 3DES": no,
 			}),
 		legacyScenario("dhe.test",
-			"TLS 1.2 with DHE-RSA-AES128-GCM-SHA256 and EDH-RSA-DES-CBC3-SHA: the EDH- name does not count as forward secret",
+			"TLS 1.2 with DHE-RSA-AES128-GCM-SHA256 and EDH-RSA-DES-CBC3-SHA: both forward secret, whatever OpenSSL calls them",
 			&legacytls.Config{
 				Versions:            []uint16{legacytls.VersionTLS12},
 				Suites:              legacySuites("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"),
@@ -1914,9 +1916,9 @@ func legacyScenarios() []*Scenario {
 			}, cells{
 				"TLSv1.2":             yes,
 				"Any Forward Secrecy": yes,
-				// quirk (sslyze.py): OpenSSL calls DHE with 3DES "EDH-...",
-				// which the DHE-/ECDHE- prefix test misses.
-				"All Forward Secrecy":    no,
+				// fixed (sslyze.py): OpenSSL calls DHE with 3DES "EDH-...",
+				// which the DHE-/ECDHE- prefix test missed (False).
+				"All Forward Secrecy":    yes,
 				"Any 3DES":               yes,
 				"Insecure Renegotiation": no,
 				"Accepted Ciphers":       "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256, TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
@@ -1929,11 +1931,11 @@ func legacyScenarios() []*Scenario {
 				SecureRenegotiation: true,
 			}, cells{
 				"TLSv1.0": yes,
-				// quirk (sslyze.py): looks for "EXPORT" in OpenSSL names,
+				// fixed (sslyze.py): it looked for "EXPORT" in OpenSSL names,
 				// which say "EXP-", and for "_"-separated key sizes in names
-				// that use "-": both are never True.
-				"Any Export":             no,
-				"Any Less Than 128 Bits": no,
+				// that use "-": both were never True.
+				"Any Export":             yes,
+				"Any Less Than 128 Bits": yes,
 				"Any RC4":                yes,
 				"Any MD5":                yes,
 			}),

@@ -56,21 +56,13 @@ var catUnreachable = map[string]map[string]map[string]string{
 		"HTTPS Publicly Trusted": {yes: "no public root in the lab"},
 	},
 	scanSslyze: {
-		// pki.Spec.EV puts the EV OID first and the lab's policy OID last;
-		// sslyze.py only looks at the last OID.
-		"Asserts EV": {yes: "pki.Spec.EV cannot make 2.23.140.1.1 the last policy OID"},
 		// Needs a CA policy OID from the hard-coded browser EV lists in
 		// sslyze.py; pki.Spec has no way to set arbitrary policy OIDs.
 		"Trusted for EV": {yes: "pki.Spec cannot carry a browser-recognised EV OID"},
 		// Needs a chain through the real Symantec roots Chromium distrusts.
 		"Is Symantec Cert": {yes: "needs real Symantec roots"},
-		// sslyze.py looks for "EXPORT" in OpenSSL names ("EXP-..."): never.
-		"Any Export": {yes: "never True in sslyze.py"},
-		// sslyze.py splits OpenSSL names ("-"-separated) on "_": never.
-		"Any Less Than 128 Bits": {yes: "never True in sslyze.py"},
-		// sslyze.py compares lower-case hash names with "MD5" / "SHA1".
-		"MD5 Signed Certificate":   {yes: "never True in sslyze.py"},
-		"SHA-1 Signed Certificate": {yes: "never True in sslyze.py"},
+		// crypto/x509 cannot sign with MD5.
+		"MD5 Signed Certificate": {yes: "Go cannot issue an MD5-signed certificate"},
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/domainscan/domain-scan/internal/scanners/analytics"
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
 	"github.com/domainscan/domain-scan/internal/scanners/pshtt"
+	"github.com/domainscan/domain-scan/internal/scanners/sslyze"
 	"github.com/domainscan/domain-scan/internal/scanners/trustymail"
 )
 
@@ -17,6 +18,7 @@ func Scanners() []scan.Scanner {
 		analytics.New(),
 		pshtt.New(),
 		trustymail.New(),
+		sslyze.New(),
 	}
 }
 

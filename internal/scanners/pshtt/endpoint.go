@@ -50,6 +50,9 @@ type endpointTLS struct {
 	HSTSMaxAge              *int64  `json:"hsts_max_age"`
 	HSTSAllSubdomains       *bool   `json:"hsts_all_subdomains"`
 	HSTSPreload             *bool   `json:"hsts_preload"`
+	// HTTPSHandshakeFailed: port 443 accepted the connection but no TLS
+	// handshake succeeded (not in pshtt; read by the sslyze scanner).
+	HTTPSHandshakeFailed bool `json:"https_handshake_failed"`
 }
 
 // Endpoint is one of http://D, http://www.D, https://D, https://www.D.

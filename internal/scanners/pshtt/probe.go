@@ -193,6 +193,11 @@ func (p *prober) httpsBasicCheck(ctx context.Context, e *Endpoint) {
 	probe, conn := p.probeTLS(ctx, e.name)
 	if !probe.ok {
 		e.Live, e.HTTPSValid, e.HTTPSFullConnection = ptr(false), ptr(false), ptr(false)
+		if probe.connected {
+			// Something answered on 443 that crypto/tls cannot talk to
+			// (SSLv3 only, DHE only ...): the sslyze scanner probes it.
+			e.HTTPSHandshakeFailed = true
+		}
 		return
 	}
 	if conn == nil || probe.clientAuthRequired {
@@ -372,6 +377,7 @@ type tlsProbe struct {
 	clientAuthRequired bool
 	chain              []*x509.Certificate
 	ip                 string
+	connected          bool // TCP connected, whatever the handshake did
 }
 
 // probeTLS makes one handshake accepting every version from TLS 1.0 and
@@ -405,7 +411,7 @@ func (p *prober) probeTLS(ctx context.Context, host string) (tlsProbe, *tls.Conn
 	}
 	conn := tls.Client(raw, cfg)
 	err = conn.HandshakeContext(hctx)
-	res := tlsProbe{ip: addrOf(raw.RemoteAddr()), asked: asked.Load()}
+	res := tlsProbe{ip: addrOf(raw.RemoteAddr()), asked: asked.Load(), connected: true}
 	state := conn.ConnectionState()
 	switch {
 	case err == nil:

@@ -1,0 +1,146 @@
+package sslyze
+
+// Headers are the 40 columns of domain-scan's results/sslyze.csv, one row
+// per scanned endpoint (the HTTPS host, then each STARTTLS mail server).
+var Headers = []string{
+	"Scanned Hostname",
+	"Scanned Port",
+	"STARTTLS SMTP",
+	"SSLv2",
+	"SSLv3",
+	"TLSv1.0",
+	"TLSv1.1",
+	"TLSv1.2",
+	"TLSv1.3",
+	"Any Forward Secrecy",
+	"All Forward Secrecy",
+	"Any RC4",
+	"All RC4",
+	"Any 3DES",
+	"Key Type",
+	"Key Length",
+	"Signature Algorithm",
+	"SHA-1 in Served Chain",
+	"SHA-1 in Constructed Chain",
+	"Not Before",
+	"Not After",
+	"Highest Served Issuer",
+	"Highest Constructed Issuer",
+	"Asserts EV",
+	"Trusted for EV",
+	"EV Trusted OIDs",
+	"EV Trusted Browsers",
+	"Is Symantec Cert",
+	"Symantec Distrust Date",
+	"Any Export",
+	"Any NULL",
+	"Any MD5",
+	"Any Less Than 128 Bits",
+	"Insecure Renegotiation",
+	"Certificate Less Than 2048",
+	"MD5 Signed Certificate",
+	"SHA-1 Signed Certificate",
+	"Expired Certificate",
+	"Accepted Ciphers",
+	"Errors",
+}
+
+// Row is one scanned endpoint. Its JSON keys are the column names; nil is
+// the original's None (a check that did not run or could not say).
+type Row struct {
+	Hostname string `json:"Scanned Hostname"`
+	Port     int    `json:"Scanned Port"`
+	STARTTLS bool   `json:"STARTTLS SMTP"`
+
+	SSLv2 *bool `json:"SSLv2"`
+	SSLv3 *bool `json:"SSLv3"`
+	TLS10 *bool `json:"TLSv1.0"`
+	TLS11 *bool `json:"TLSv1.1"`
+	TLS12 *bool `json:"TLSv1.2"`
+	TLS13 *bool `json:"TLSv1.3"`
+
+	AnyFS   *bool `json:"Any Forward Secrecy"`
+	AllFS   *bool `json:"All Forward Secrecy"`
+	AnyRC4  *bool `json:"Any RC4"`
+	AllRC4  *bool `json:"All RC4"`
+	Any3DES *bool `json:"Any 3DES"`
+
+	KeyType            *string `json:"Key Type"`
+	KeyLength          *int    `json:"Key Length"`
+	SignatureAlgorithm *string `json:"Signature Algorithm"`
+	SHA1Served         *bool   `json:"SHA-1 in Served Chain"`
+	SHA1Constructed    *bool   `json:"SHA-1 in Constructed Chain"`
+	NotBefore          *string `json:"Not Before"`
+	NotAfter           *string `json:"Not After"`
+	ServedIssuer       *string `json:"Highest Served Issuer"`
+	ConstructedIssuer  *string `json:"Highest Constructed Issuer"`
+	AssertsEV          *bool   `json:"Asserts EV"`
+	TrustedEV          *bool   `json:"Trusted for EV"`
+	EVOIDs             *string `json:"EV Trusted OIDs"`
+	EVBrowsers         *string `json:"EV Trusted Browsers"`
+	Symantec           *bool   `json:"Is Symantec Cert"`
+	SymantecDate       *string `json:"Symantec Distrust Date"`
+
+	AnyExport   *bool `json:"Any Export"`
+	AnyNULL     *bool `json:"Any NULL"`
+	AnyMD5      *bool `json:"Any MD5"`
+	AnyLessThan *bool `json:"Any Less Than 128 Bits"`
+
+	InsecureReneg *bool `json:"Insecure Renegotiation"`
+
+	ShortKey   *bool   `json:"Certificate Less Than 2048"`
+	MD5Signed  *bool   `json:"MD5 Signed Certificate"`
+	SHA1Signed *bool   `json:"SHA-1 Signed Certificate"`
+	Expired    *bool   `json:"Expired Certificate"`
+	Ciphers    *string `json:"Accepted Ciphers"`
+	Errors     *string `json:"Errors"`
+
+	// Mail: a mail server's row (shared by the run's domains).
+	Mail bool `json:"mail,omitempty"`
+	// Connections is how many connections the scan of this endpoint made.
+	Connections int `json:"connections,omitempty"`
+}
+
+// Result is a domain's rows, as cached (a JSON array).
+type Result []Row
+
+// Rows is one row per endpoint, in Headers order.
+func (r *Result) Rows() [][]any {
+	out := make([][]any, 0, len(*r))
+	for _, x := range *r {
+		out = append(out, []any{
+			x.Hostname, x.Port, x.STARTTLS,
+			b(x.SSLv2), b(x.SSLv3), b(x.TLS10), b(x.TLS11), b(x.TLS12), b(x.TLS13),
+			b(x.AnyFS), b(x.AllFS), b(x.AnyRC4), b(x.AllRC4), b(x.Any3DES),
+			s(x.KeyType), n(x.KeyLength), s(x.SignatureAlgorithm), b(x.SHA1Served), b(x.SHA1Constructed),
+			s(x.NotBefore), s(x.NotAfter), s(x.ServedIssuer), s(x.ConstructedIssuer),
+			b(x.AssertsEV), b(x.TrustedEV), s(x.EVOIDs), s(x.EVBrowsers), b(x.Symantec), s(x.SymantecDate),
+			b(x.AnyExport), b(x.AnyNULL), b(x.AnyMD5), b(x.AnyLessThan), b(x.InsecureReneg),
+			b(x.ShortKey), b(x.MD5Signed), b(x.SHA1Signed), b(x.Expired), s(x.Ciphers), s(x.Errors),
+		})
+	}
+	return out
+}
+
+func b(v *bool) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func s(v *string) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func n(v *int) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func ptr[T any](v T) *T { return &v }

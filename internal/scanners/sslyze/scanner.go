@@ -1,0 +1,435 @@
+// Package sslyze is a native Go implementation of domain-scan's sslyze
+// scanner: for the HTTPS host of a domain and each of its STARTTLS mail
+// servers, the protocol versions and cipher suites accepted (probed with
+// raw ClientHellos, package tlsprobe) and the certificate facts, in the
+// original's 40 columns, one row per endpoint (spec/scanners.md §3).
+package sslyze
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/tlsprobe"
+)
+
+// Defaults.
+const (
+	DefaultTimeout  = 5 * time.Second  // one exchange (sslyze's network_timeout)
+	DefaultDeadline = 30 * time.Second // one endpoint, all probes
+)
+
+// Scanner is the sslyze scanner.
+type Scanner struct {
+	certs    flagBool
+	reneg    flagBool
+	serial   flagBool
+	timeout  time.Duration
+	deadline time.Duration
+
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	roots    []*x509.Certificate
+	remote   bool
+	useCache bool
+	mail     memo
+	conns    atomic.Int64
+	now      func() time.Time
+}
+
+var (
+	_ scan.Scanner     = (*Scanner)(nil)
+	_ scan.FlagDefiner = (*Scanner)(nil)
+	_ scan.Initializer = (*Scanner)(nil)
+	_ scan.Preparer    = (*Scanner)(nil)
+	_ scan.Observer    = (*Scanner)(nil)
+)
+
+// New returns an sslyze scanner with the defaults.
+func New() *Scanner {
+	return &Scanner{certs: true, reneg: true, timeout: DefaultTimeout, deadline: DefaultDeadline, now: time.Now}
+}
+
+// Info describes the scanner.
+func (*Scanner) Info() scan.Info {
+	return scan.Info{
+		Name:           "sslyze",
+		Summary:        "TLS versions, cipher suites and certificates of the web host and the STARTTLS mail servers (sslyze)",
+		Headers:        Headers,
+		DependsOn:      []string{"pshtt", "trustymail"},
+		Lambda:         true,
+		LambdaTimeout:  5 * time.Minute,
+		LambdaMemoryMB: 256,
+	}
+}
+
+// DefineFlags adds the original's sslyze flags (they take a value, as in
+// the original) and two time limits.
+func (s *Scanner) DefineFlags(fs *flag.FlagSet) {
+	fs.Var(&s.certs, "sslyze-certs", "check the certificates (true or false)")
+	fs.Var(&s.reneg, "sslyze-reneg", "check secure renegotiation (true or false)")
+	fs.Var(&s.serial, "sslyze-serial", "probe one connection at a time per endpoint (true or false)")
+	fs.Var((*secondsFlag)(&s.timeout), "sslyze-timeout", "time limit of one connection (connect, hello, answer), seconds or a duration")
+	fs.Var((*secondsFlag)(&s.deadline), "sslyze-deadline", "time limit of all probes of one endpoint, seconds or a duration")
+}
+
+// Init sets up dialing and the trust anchors.
+func (s *Scanner) Init(_ context.Context, run scan.Run) error {
+	s.dial = (&net.Dialer{}).DialContext
+	if run.Net != nil {
+		s.dial = run.Net.DialContext
+	}
+	roots, err := loadRoots(run.CAFile)
+	if err != nil {
+		return fmt.Errorf("--ca_file: %w", err)
+	}
+	s.roots = roots
+	s.remote = run.Remote
+	s.useCache = !run.NoFastCache
+	return nil
+}
+
+// Connections is how many connections the scanner opened so far.
+func (s *Scanner) Connections() int64 { return s.conns.Load() }
+
+// NewResult returns an empty result.
+func (*Scanner) NewResult() scan.Result { return &Result{} }
+
+// Scan probes the job's endpoints (from Prepare), each within the
+// endpoint deadline, several at once.
+func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
+	if s.dial == nil {
+		return nil, errors.New("sslyze: not initialised")
+	}
+	var in inputs
+	if len(job.Inputs) > 0 {
+		if err := json.Unmarshal(job.Inputs, &in); err != nil {
+			return nil, fmt.Errorf("sslyze inputs: %w", err)
+		}
+	} else {
+		in.Targets = []target{{Host: job.Domain, Port: 443}}
+	}
+	if s.useCache {
+		for k, r := range in.Cached {
+			s.mail.put(k, r)
+		}
+	}
+	res := make(Result, len(in.Targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, t := range in.Targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			// Shared scans are bound to their own deadline, not to the
+			// first domain's.
+			scanOne := func() Row { return s.scanTarget(context.WithoutCancel(ctx), t) }
+			if t.Mail && s.useCache {
+				// Mail servers are shared between domains: one scan per run.
+				if r, ok := s.mail.get(ctx, t.key(), scanOne); ok {
+					res[i] = r
+					return
+				}
+				res[i] = Row{Hostname: t.Host, Port: t.Port, STARTTLS: t.STARTTLS, Mail: true, Errors: ptr("Not finished before the scan's deadline.")}
+				return
+			}
+			res[i] = s.scanTarget(ctx, t)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Observe keeps the mail server rows of results that came back from
+// Lambda for later domains of the run.
+func (s *Scanner) Observe(_ scan.Target, r scan.Result) {
+	res, ok := r.(*Result)
+	if !ok || res == nil || !s.useCache {
+		return
+	}
+	for _, row := range *res {
+		if row.Mail {
+			s.mail.put(target{Host: row.Hostname, Port: row.Port}.key(), row)
+		}
+	}
+}
+
+// scanTarget is one endpoint's row, within the endpoint deadline.
+func (s *Scanner) scanTarget(ctx context.Context, t target) Row {
+	ctx, cancel := context.WithTimeout(ctx, s.deadline)
+	defer cancel()
+	var conns atomic.Int64
+	row := s.probeTarget(ctx, t, &conns)
+	row.Connections = int(conns.Load())
+	s.conns.Add(conns.Load())
+	return row
+}
+
+func (s *Scanner) probeTarget(ctx context.Context, t target, conns *atomic.Int64) Row {
+	row := Row{Hostname: t.Host, Port: t.Port, STARTTLS: t.STARTTLS, Mail: t.Mail}
+	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	dial := func(ctx context.Context) (net.Conn, error) {
+		conns.Add(1)
+		dctx, cancel := context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+		c, err := s.dial(dctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		if t.STARTTLS {
+			if err := tlsprobe.SMTPStartTLS(dctx, c, "sslyze.scan"); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	notConnected := func() Row {
+		row.Errors = ptr("Connectivity not established.")
+		return row
+	}
+	// sslyze's connectivity test: the endpoint must be reachable (and
+	// agree to STARTTLS).
+	c, err := dial(ctx)
+	if err != nil {
+		return notConnected()
+	}
+	c.Close()
+
+	cfg := tlsprobe.Config{ServerName: t.Host, Dial: dial, Timeout: s.timeout,
+		Concurrency: len(tlsprobe.Versions), WantCertificates: bool(s.certs)}
+	if s.serial {
+		cfg.Concurrency = 1
+	}
+	results := tlsprobe.ProbeAll(ctx, cfg, tlsprobe.Versions...)
+	accepted := make([][]tlsprobe.Suite, len(tlsprobe.Versions))
+	total := 0
+	for i, r := range results {
+		accepted[i] = r.Accepted
+		total += len(r.Accepted)
+	}
+	if total == 0 {
+		// No version could be negotiated: sslyze's connectivity test failed.
+		return notConnected()
+	}
+	applyProtocols(&row, accepted)
+
+	// The first hello of the best version before TLS 1.3 shows secure
+	// renegotiation and the certificate chain (in clear before TLS 1.3).
+	var served []*x509.Certificate
+	if best := bestLegacy(accepted); best >= 0 {
+		first := results[best].First
+		if s.reneg && tlsprobe.Versions[best] != tlsprobe.SSL20 {
+			row.InsecureReneg = ptr(!first.SecureRenegotiation)
+		}
+		served = parseChain(first.Certificates)
+	}
+	if s.certs {
+		if len(served) == 0 {
+			served = s.fetchChain(ctx, dial, t.Host)
+		}
+		if len(served) > 0 {
+			applyCertificates(&row, served, s.roots, s.now())
+		}
+	}
+	return row
+}
+
+// bestLegacy is the index in tlsprobe.Versions of the highest version
+// before TLS 1.3 with an accepted suite, or -1.
+func bestLegacy(accepted [][]tlsprobe.Suite) int {
+	for i := len(tlsprobe.Versions) - 1; i >= 0; i-- {
+		if tlsprobe.Versions[i] != tlsprobe.TLS13 && len(accepted[i]) > 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func parseChain(ders [][]byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, d := range ders {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			break
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// fetchChain gets the served chain with a crypto/tls handshake, for
+// servers whose certificate only travels encrypted (TLS 1.3).
+func (s *Scanner) fetchChain(ctx context.Context, dial func(context.Context) (net.Conn, error), host string) []*x509.Certificate {
+	c, err := dial(ctx)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(s.timeout))
+	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10} // the chain is judged by buildChain
+	if net.ParseIP(host) == nil {
+		cfg.ServerName = host
+	}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil
+	}
+	return tc.ConnectionState().PeerCertificates
+}
+
+// applyProtocols fills the protocol and suite columns (spec §3.4), with the
+// original's name tests except where they never worked.
+func applyProtocols(row *Row, accepted [][]tlsprobe.Suite) {
+	flags := []**bool{&row.SSLv2, &row.SSLv3, &row.TLS10, &row.TLS11, &row.TLS12, &row.TLS13}
+	var names []string
+	var all []tlsprobe.Suite
+	for i, a := range accepted {
+		*flags[i] = ptr(len(a) > 0)
+		sorted := append([]tlsprobe.Suite{}, a...)
+		sort.SliceStable(sorted, func(x, y int) bool { return sorted[x].IANA > sorted[y].IANA })
+		for _, su := range sorted {
+			names = append(names, su.IANA)
+		}
+		all = append(all, a...)
+	}
+	row.Ciphers = ptr(strings.Join(names, ", "))
+	anyOf := func(f func(tlsprobe.Suite) bool) *bool {
+		for _, su := range all {
+			if f(su) {
+				return ptr(true)
+			}
+		}
+		return ptr(false)
+	}
+	allOf := func(f func(tlsprobe.Suite) bool) *bool {
+		for _, su := range all {
+			if !f(su) {
+				return ptr(false)
+			}
+		}
+		return ptr(true)
+	}
+	fs := func(su tlsprobe.Suite) bool { return su.ForwardSecret }
+	rc4 := func(su tlsprobe.Suite) bool { return strings.Contains(su.OpenSSL, "RC4") }
+	row.AnyFS, row.AllFS = anyOf(fs), allOf(fs)
+	row.AnyRC4, row.AllRC4 = anyOf(rc4), allOf(rc4)
+	row.Any3DES = anyOf(func(su tlsprobe.Suite) bool {
+		return strings.Contains(su.OpenSSL, "3DES") || strings.Contains(su.OpenSSL, "DES-CBC3")
+	})
+	row.AnyExport = anyOf(func(su tlsprobe.Suite) bool { return su.Export })
+	row.AnyNULL = anyOf(func(su tlsprobe.Suite) bool { return strings.Contains(su.OpenSSL, "NULL") })
+	row.AnyMD5 = anyOf(func(su tlsprobe.Suite) bool { return strings.Contains(su.OpenSSL, "MD5") })
+	row.AnyLessThan = anyOf(func(su tlsprobe.Suite) bool { return su.KeyBits < 128 })
+}
+
+// flagBool is a flag that takes a value (--sslyze-certs=false), as the
+// original's string flags did.
+type flagBool bool
+
+func (f *flagBool) String() string { return strconv.FormatBool(bool(*f)) }
+
+func (f *flagBool) Set(v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on", "t", "y":
+		*f = true
+	case "0", "false", "no", "off", "f", "n", "":
+		*f = false
+	default:
+		return fmt.Errorf("%q: want true or false", v)
+	}
+	return nil
+}
+
+// secondsFlag is a duration flag that also takes plain seconds.
+type secondsFlag time.Duration
+
+func (f *secondsFlag) String() string { return time.Duration(*f).String() }
+
+func (f *secondsFlag) Set(v string) error {
+	d, err := scan.ParseSeconds(v)
+	if err == nil && (d <= 0 || d > time.Hour) {
+		err = fmt.Errorf("%q: want more than 0 and at most an hour", v)
+	}
+	if err == nil {
+		*f = secondsFlag(d)
+	}
+	return err
+}
+
+// memo runs a scan once per key and shares the row (the per-run cache of
+// mail server results), bounded in size.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]*memoEntry
+}
+
+type memoEntry struct {
+	done chan struct{}
+	row  Row
+}
+
+const memoMax = 100_000
+
+func (c *memo) get(ctx context.Context, key string, fn func() Row) (Row, bool) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= memoMax {
+		c.m = map[string]*memoEntry{}
+	}
+	e, found := c.m[key]
+	if !found {
+		e = &memoEntry{done: make(chan struct{})}
+		c.m[key] = e
+		go func() { e.row = fn(); close(e.done) }()
+	}
+	c.mu.Unlock()
+	select {
+	case <-e.done:
+		return e.row, true
+	case <-ctx.Done():
+		return Row{}, false
+	}
+}
+
+func (c *memo) put(key string, r Row) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= memoMax {
+		c.m = map[string]*memoEntry{}
+	}
+	if _, found := c.m[key]; found {
+		return
+	}
+	e := &memoEntry{done: make(chan struct{}), row: r}
+	close(e.done)
+	c.m[key] = e
+}
+
+func (c *memo) peek(key string) (Row, bool) {
+	c.mu.Lock()
+	e, found := c.m[key]
+	c.mu.Unlock()
+	if !found {
+		return Row{}, false
+	}
+	select {
+	case <-e.done:
+		return e.row, true
+	default:
+		return Row{}, false
+	}
+}
