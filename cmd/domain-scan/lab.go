@@ -168,6 +168,9 @@ func runDemo(ctx context.Context, out string, highPorts bool, stdout, stderr io.
 		// SMTP servers need not cost the defaults' 30 s and 5 s.
 		args = append(args, "--timeout=3", "--smtp-timeout=2")
 	}
+	if slices.Contains(names, "sslyze") {
+		args = append(args, "--sslyze-timeout=2")
+	}
 	fmt.Fprintf(stderr, "demo: lab with %d scenario domains up in %s", len(l.Domains()), time.Since(start).Round(time.Millisecond))
 	if len(l.PortMap) > 0 {
 		fmt.Fprintf(stderr, " (not root: high ports, --port-map=%s)", l.PortMap)

@@ -226,6 +226,43 @@ func TestLambdaTrustymailMatchesLocal(t *testing.T) {
 	}
 }
 
+// TestLambdaSslyzeMatchesLocal: pshtt, trustymail and sslyze through the
+// emulator (sslyze's endpoints prepared locally from the other two's
+// cache) give the local run's rows.
+func TestLambdaSslyzeMatchesLocal(t *testing.T) {
+	endpoint := startRIE(t, 60*time.Second)
+	awsEnv(t, endpoint)
+	var scenarios []*lab.Scenario
+	for _, sc := range lab.Catalogue() {
+		if sc.Expect["sslyze"] != nil && !strings.Contains(sc.Domain, "stall") && !strings.Contains(sc.Domain, "timeout") && len(scenarios) < 14 {
+			scenarios = append(scenarios, sc)
+		}
+	}
+	l := labtest.Start(t, scenarios...)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("Domain\n"+strings.Join(l.Domains(), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := append([]string{"scan", in, "--scan=pshtt,trustymail,sslyze", "--sort", "-q", "--timeout=3", "--smtp-timeout=2",
+		"--hsts-preload-list=" + l.PreloadURL, "--hsts-preload-pending=" + l.PendingURL}, l.ScanFlags()...)
+	local, remote := filepath.Join(dir, "local"), filepath.Join(dir, "lambda")
+	if code, _, stderr := runCLI(t, append(common, "--output", local)...); code != 0 {
+		t.Fatalf("local scan: %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append(common, "--output", remote, "--lambda", "--lambda-function=function", "--serial")...); code != 0 {
+		t.Fatalf("lambda scan: %d\n%s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(local, "results", "sslyze.csv"))
+	b, _ := os.ReadFile(filepath.Join(remote, "results", "sslyze.csv"))
+	if n := strings.Count(string(a), "\n"); n < len(scenarios)/2 {
+		t.Errorf("local sslyze.csv has %d lines for %d domains", n, len(scenarios))
+	}
+	if string(a) != string(b) {
+		t.Errorf("sslyze.csv differs between local and Lambda:\nlocal:\n%s\nlambda:\n%s", a, b)
+	}
+}
+
 // TestLambdaFunctionTimeout: scans that cannot finish in the function's
 // time still end as rows, marked as timed out.
 func TestLambdaFunctionTimeout(t *testing.T) {
