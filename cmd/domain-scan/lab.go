@@ -206,7 +206,7 @@ func demoSummary(w io.Writer, results string, names []string, took time.Duration
 	}
 	fmt.Fprintf(w, "\nResults in %s (%s)\n\n", results, took.Round(100*time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCANNER\tDOMAINS\tOK\tFAILED\tTIMED OUT\tHEADLINES")
+	fmt.Fprintln(tw, "SCANNER\tDOMAINS\tOK\tFAILED\tTIMED OUT\tSKIPPED\tROWS\tHEADLINES")
 	for _, name := range names {
 		c := meta.Counts.Scanners[name]
 		var parts []string
@@ -217,7 +217,7 @@ func demoSummary(w io.Writer, results string, names []string, took time.Duration
 			}
 			parts = append(parts, fmt.Sprintf("%s %d/%d", h.label, n, total))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", name, c.Domains, c.OK, c.Failed, c.Timeout, strings.Join(parts, ", "))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", name, c.Domains, c.OK, c.Failed, c.Timeout, c.Skipped, c.Rows, strings.Join(parts, ", "))
 	}
 	return tw.Flush()
 }
