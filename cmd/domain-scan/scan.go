@@ -25,6 +25,7 @@ import (
 	"github.com/domainscan/domain-scan/internal/domains"
 	"github.com/domainscan/domain-scan/internal/engine"
 	"github.com/domainscan/domain-scan/internal/netx"
+	"github.com/domainscan/domain-scan/internal/objstore"
 	"github.com/domainscan/domain-scan/internal/output"
 	"github.com/domainscan/domain-scan/internal/progress"
 	"github.com/domainscan/domain-scan/internal/scan"
@@ -44,6 +45,7 @@ type scanFlags struct {
 	workers     int
 	noFastCache bool
 	scanTimeout secondsOrDuration
+	s3PathStyle bool
 	format      string
 	json        bool
 	quiet       bool
@@ -84,7 +86,8 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVar(&f.scan, "scan", "", "comma-separated scanners to run (see `domain-scan scanners`)")
-	fl.StringVar(&f.output, "output", "./", "directory for cache/ and results/")
+	fl.StringVar(&f.output, "output", "./", "directory for cache/ and results/, or s3://bucket/prefix/")
+	fl.BoolVar(&f.s3PathStyle, "s3-path-style", false, "path-style S3 addressing (default: only with AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL set)")
 	fl.BoolVar(&f.cache, "cache", false, "use cached results from cache/<scanner>/<domain>.json where present (resumes an interrupted run)")
 	fl.BoolVar(&f.meta, "meta", false, "append error and timing columns to every row")
 	fl.BoolVar(&f.sort, "sort", false, "sort each results CSV by domain when done (every row is kept)")
@@ -163,8 +166,15 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	if err != nil {
 		return usageError{err}
 	}
-	if f.lambdaProfile != "" && !f.lambda {
-		return usagef("--lambda-profile needs --lambda")
+	toS3 := objstore.IsS3(f.output)
+	if f.lambdaProfile != "" && !f.lambda && !toS3 {
+		return usagef("--lambda-profile needs --lambda or an s3:// --output")
+	}
+	if toS3 && f.sort {
+		return usagef("--sort needs a local --output (it sorts on disk); S3 results are written in completion order")
+	}
+	if f.s3PathStyle && !toS3 {
+		return usagef("--s3-path-style needs an s3:// --output")
 	}
 	if f.lambdaBatch < 1 {
 		return usagef("--lambda-batch must be at least 1, got %d", f.lambdaBatch)
@@ -228,11 +238,31 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	runID := uuid.NewString()
 	cacheDir := filepath.Join(f.output, "cache")
 	resultsDir := filepath.Join(f.output, "results")
-	for _, d := range []string{cacheDir, resultsDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("create output directory: %w", err)
+	var obj objstore.Store
+	if toS3 {
+		// Results, cache objects and meta.json go to S3; only the input
+		// spool and downloads use a private work directory.
+		var pathStyle *bool
+		if f.s3PathStyle {
+			pathStyle = &f.s3PathStyle
+		}
+		if obj, err = objstore.NewS3(cmd.Context(), f.output, objstore.S3Options{Profile: f.lambdaProfile, PathStyle: pathStyle}); err != nil {
+			return usageError{err}
+		}
+		work, err := os.MkdirTemp("", "domain-scan-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		cacheDir, resultsDir = work, ""
+	} else {
+		for _, d := range []string{cacheDir, resultsDir} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("create output directory: %w", err)
+			}
 		}
 	}
+	out := outputs{obj: obj, resultsDir: resultsDir}
 
 	// First signal: stop starting scans. Second: abort the ones in flight.
 	ctx, abort, signalled, stopSignals := interrupts(cmd.Context(), log)
@@ -272,7 +302,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 				sum.Scanners = append(sum.Scanners, engine.ScannerSummary{Name: s.Info().Name,
 					Counts: engine.Counts{Total: list.Len(), NotStarted: list.Len()}})
 			}
-			if merr := writeMeta(resultsDir, command, runID, start, st, sum); merr != nil {
+			if merr := writeMeta(out, command, runID, start, st, sum); merr != nil {
 				return merr
 			}
 		}
@@ -286,6 +316,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	}
 
 	store := cache.New(cacheDir)
+	if obj != nil {
+		store = cache.NewObjects(obj)
+	}
 	for _, s := range scanners {
 		ini, ok := s.(scan.Initializer)
 		if !ok {
@@ -355,8 +388,11 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		}
 	}
 
+	if err := out.removeStale(ctx); err != nil {
+		return fmt.Errorf("remove old results in %s: %w", obj, err)
+	}
 	eng, err := engine.New(engine.Config{
-		ResultsDir: resultsDir, Cache: store, UseCache: f.cache, Meta: f.meta,
+		ResultsDir: resultsDir, Create: out.create(ctx), Cache: store, UseCache: f.cache, Meta: f.meta,
 		CSV: csvOut, JSONL: jsonlOut, Workers: f.workers, Serial: f.serial,
 		ScanTimeout: time.Duration(f.scanTimeout), RunID: runID, Options: options,
 		Abort: abort, Logger: log, Progress: progressAdapter{disp}, Remote: remote,
@@ -377,7 +413,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 			}
 		}
 	}
-	if err := writeMeta(resultsDir, command, runID, start, st, sum); err != nil && runErr == nil {
+	if err := writeMeta(out, command, runID, start, st, sum); err != nil && runErr == nil {
 		runErr = err
 	}
 	if !f.quiet {
@@ -446,7 +482,45 @@ func interrupts(parent context.Context, log *slog.Logger) (ctx, abort context.Co
 }
 
 // writeMeta writes results/meta.json for a run that ended now.
-func writeMeta(resultsDir, command, runID string, start time.Time, st domains.Stats, sum engine.Summary) error {
+// outputs is where results and meta.json go: a local results directory, or
+// an object store (S3).
+type outputs struct {
+	obj        objstore.Store
+	resultsDir string
+}
+
+// create is the engine's results-file seam: nil for a directory.
+func (o outputs) create(ctx context.Context) func(string) (io.WriteCloser, error) {
+	if o.obj == nil {
+		return nil
+	}
+	return func(name string) (io.WriteCloser, error) {
+		return o.obj.Create(context.WithoutCancel(ctx), "results/"+name)
+	}
+}
+
+// removeStale deletes the previous run's result files, as the original
+// did, so that no file mixes runs.
+func (o outputs) removeStale(ctx context.Context) error {
+	if o.obj == nil {
+		return nil // the engine cleans a directory itself
+	}
+	var stale []string
+	err := o.obj.List(ctx, "results/", func(k string) error {
+		if strings.HasSuffix(k, ".csv") || strings.HasSuffix(k, ".jsonl") {
+			stale = append(stale, k)
+		}
+		return nil
+	})
+	for _, k := range stale {
+		if err == nil {
+			err = o.obj.Delete(ctx, k)
+		}
+	}
+	return err
+}
+
+func writeMeta(out outputs, command, runID string, start time.Time, st domains.Stats, sum engine.Summary) error {
 	meta := output.Meta{
 		Command:     command,
 		ScanUUID:    runID,
@@ -461,7 +535,19 @@ func writeMeta(resultsDir, command, runID string, start time.Time, st domains.St
 			meta.Durations[ss.Name] = output.Timing{Start: ss.Start, End: ss.End}
 		}
 	}
-	if err := output.WriteMeta(resultsDir, meta); err != nil {
+	if out.obj != nil {
+		data, err := output.MarshalMeta(meta)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = out.obj.Put(ctx, "results/meta.json", data)
+		}
+		if err != nil {
+			return fmt.Errorf("write meta.json: %w", err)
+		}
+		return nil
+	}
+	if err := output.WriteMeta(out.resultsDir, meta); err != nil {
 		return fmt.Errorf("write meta.json: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@
 package cache
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/domainscan/domain-scan/internal/objstore"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
@@ -35,7 +38,21 @@ type Store struct {
 	// slots bounds concurrent writes: a thousand workers writing at once
 	// only queue on the directory lock and multiply OS threads.
 	slots chan struct{}
+	// obj, when set, holds the cache instead of Dir (an S3 prefix):
+	// objects cache/<scanner>/<domain>.json.
+	obj objstore.Store
 }
+
+// objectTimeout bounds one cache object read or write in an object store.
+const objectTimeout = 2 * time.Minute
+
+// NewObjects returns a Store keeping the cache in an object store, under
+// cache/<scanner>/<domain>.json (the directory layout, as keys).
+func NewObjects(obj objstore.Store) *Store {
+	return &Store{obj: obj, slots: make(chan struct{}, 64)}
+}
+
+func objectKey(scanner, domain string) string { return "cache/" + scanner + "/" + domain + ".json" }
 
 // writeSlots is how many cache writes may run at once. File creation in one
 // directory gains little from more, and each blocked write holds an OS thread.
@@ -77,6 +94,18 @@ func (s *Store) Read(scanner, domain string) (data []byte, ok bool, err error) {
 	if err := checkNames(scanner, domain); err != nil {
 		return nil, false, err
 	}
+	if s.obj != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+		defer cancel()
+		data, err := s.obj.Get(ctx, objectKey(scanner, domain), MaxRead)
+		if errors.Is(err, objstore.ErrNotExist) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("cache: %w", err)
+		}
+		return data, true, nil
+	}
 	f, err := os.Open(s.Path(scanner, domain))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
@@ -110,6 +139,16 @@ func (s *Store) Lookup(scanner, domain string) ([]byte, bool, error) {
 func (s *Store) Write(scanner, domain string, data []byte) error {
 	if err := checkNames(scanner, domain); err != nil {
 		return err
+	}
+	if s.obj != nil {
+		s.slots <- struct{}{}
+		defer func() { <-s.slots }()
+		ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+		defer cancel()
+		if err := s.obj.Put(ctx, objectKey(scanner, domain), data); err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		return nil
 	}
 	dir := filepath.Join(s.Dir, scanner)
 	if s.slots != nil {

@@ -156,8 +156,8 @@ type Engine struct {
 
 // New checks cfg and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	if cfg.ResultsDir == "" || cfg.Cache == nil {
-		return nil, errors.New("engine: results dir and cache are required")
+	if (cfg.ResultsDir == "" && cfg.Create == nil) || cfg.Cache == nil {
+		return nil, errors.New("engine: a results dir (or Create) and a cache are required")
 	}
 	if !cfg.CSV && !cfg.JSONL {
 		cfg.CSV = true
@@ -171,6 +171,23 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{cfg: cfg, log: cfg.Logger}, nil
 }
 
+// prepareResultsDir makes the results directory and, like the original,
+// removes stale results so that no file mixes runs.
+func (e *Engine) prepareResultsDir() error {
+	if err := os.MkdirAll(e.cfg.ResultsDir, 0o755); err != nil {
+		return fmt.Errorf("create results dir: %w", err)
+	}
+	for _, pat := range []string{"*.csv", "*.jsonl"} {
+		old, _ := filepath.Glob(filepath.Join(e.cfg.ResultsDir, pat))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("remove old result %s: %w", f, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Run scans every domain of src with each scanner, in the given order (see
 // scan.Registry.Order). Cancelling ctx stops new scans from starting; the
 // scans in flight finish (or time out, or stop when cfg.Abort is done), all
@@ -178,16 +195,9 @@ func New(cfg Config) (*Engine, error) {
 // records, never errors: an error means the run itself could not go on.
 func (e *Engine) Run(ctx context.Context, scanners []scan.Scanner, src Source) (Summary, error) {
 	var sum Summary
-	if err := os.MkdirAll(e.cfg.ResultsDir, 0o755); err != nil {
-		return sum, fmt.Errorf("create results dir: %w", err)
-	}
-	// Like the original, stale results are removed so that no file mixes runs.
-	for _, pat := range []string{"*.csv", "*.jsonl"} {
-		old, _ := filepath.Glob(filepath.Join(e.cfg.ResultsDir, pat))
-		for _, f := range old {
-			if err := os.Remove(f); err != nil {
-				return sum, fmt.Errorf("remove old result %s: %w", f, err)
-			}
+	if e.cfg.Create == nil {
+		if err := e.prepareResultsDir(); err != nil {
+			return sum, err
 		}
 	}
 	for _, s := range scanners {

@@ -39,6 +39,18 @@ type Meta struct {
 // end, are null, as the original's helpers gave None. An Extra key that
 // collides with one of these is an error.
 func WriteMeta(dir string, m Meta) error {
+	data, err := MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, "meta.json"), 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// MarshalMeta is meta.json's bytes, for stores other than a directory.
+func MarshalMeta(m Meta) ([]byte, error) {
 	durations := make(map[string]any, len(m.Durations))
 	for name, t := range m.Durations {
 		durations[name] = timing(t.Start, t.End)
@@ -52,18 +64,15 @@ func WriteMeta(dir string, m Meta) error {
 	}
 	for k, v := range m.Extra {
 		if _, ok := doc[k]; ok {
-			return fmt.Errorf("meta.json: extra key %q is one of the original's keys", k)
+			return nil, fmt.Errorf("meta.json: extra key %q is one of the original's keys", k)
 		}
 		doc[k] = v
 	}
 	data, err := pyjson.Marshal(doc)
 	if err != nil {
-		return fmt.Errorf("meta.json: %w", err)
+		return nil, fmt.Errorf("meta.json: %w", err)
 	}
-	return atomicfile.Write(filepath.Join(dir, "meta.json"), 0o644, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return data, nil
 }
 
 func timing(start, end time.Time) map[string]any {
