@@ -113,6 +113,6 @@ headers, cache layout and meta.json. Try it offline: domain-scan demo.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout), newLabCmd(stdout, stderr), newDemoCmd(stdout, stderr), newLambdaCmd(stdout, stderr))
+	root.AddCommand(newScanCmd(command, stderr), newScannersCmd(stdout), newLabCmd(stdout, stderr), newDemoCmd(stdout, stderr), newLambdaCmd(stdout, stderr), newCollectCmd(stderr))
 	return root
 }

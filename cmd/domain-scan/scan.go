@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/domainscan/domain-scan/internal/asyncrun"
 	"github.com/domainscan/domain-scan/internal/awslambda"
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/domains"
@@ -59,6 +60,10 @@ type scanFlags struct {
 	lambdaRetries  int
 	lambdaFunction string
 	lambdaBatch    int
+	async          bool
+	detach         bool
+	asyncDeadline  secondsOrDuration
+	asyncRate      float64
 }
 
 func newScanCmd(command string, stderr io.Writer) *cobra.Command {
@@ -107,7 +112,11 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl.StringVar(&f.lambdaProfile, "lambda-profile", "", "AWS profile for --lambda")
 	fl.IntVar(&f.lambdaRetries, "lambda-retries", 0, "retries of a failed Lambda scan")
 	fl.StringVar(&f.lambdaFunction, "lambda-function", "task_{scanner}", "Lambda function name template")
-	fl.IntVar(&f.lambdaBatch, "lambda-batch", 1, "domains per Lambda invocation")
+	fl.IntVar(&f.lambdaBatch, "lambda-batch", 1, "domains per Lambda invocation (with --async: default 50)")
+	fl.BoolVar(&f.async, "async", false, "with --lambda and an s3:// --output: submit batches as asynchronous invocations that write their results to S3")
+	fl.BoolVar(&f.detach, "detach", false, "with --async: return once the batches are submitted; `domain-scan collect` finishes the run")
+	fl.Var(&f.asyncDeadline, "async-deadline", "with --async: how long to wait for every batch before reporting the missing ones (seconds or a duration)")
+	fl.Float64Var(&f.asyncRate, "async-rate", 50, "with --async: invocations submitted per second at most")
 
 	// Every scanner's own flags are known up front, so one parse handles all
 	// and a typo is an error instead of being ignored.
@@ -175,6 +184,24 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	}
 	if f.s3PathStyle && !toS3 {
 		return usagef("--s3-path-style needs an s3:// --output")
+	}
+	if f.async {
+		if !f.lambda || !toS3 {
+			return usagef("--async needs --lambda and an s3:// --output (the functions write their results there)")
+		}
+		for _, s := range scanners {
+			if !s.Info().Lambda {
+				return usagef("--async runs every scanner in Lambda, and %s cannot run there", s.Info().Name)
+			}
+		}
+		if !cmd.Flags().Changed("lambda-batch") {
+			f.lambdaBatch = 50
+		}
+		if f.cache {
+			return usagef("--cache does not apply to --async runs")
+		}
+	} else if f.detach || cmd.Flags().Changed("async-deadline") || cmd.Flags().Changed("async-rate") {
+		return usagef("--detach, --async-deadline and --async-rate need --async")
 	}
 	if f.lambdaBatch < 1 {
 		return usagef("--lambda-batch must be at least 1, got %d", f.lambdaBatch)
@@ -335,6 +362,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	}
 
 	var remote engine.Executor
+	var lambdaClient asyncrun.InvokeAPI
 	if f.lambda {
 		inFlight := f.workers
 		if inFlight == 0 {
@@ -344,6 +372,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		if err != nil {
 			return err
 		}
+		lambdaClient = client
 		var lambdaScanners []string
 		for _, s := range scanners {
 			if s.Info().Lambda {
@@ -388,6 +417,12 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		}
 	}
 
+	if f.async {
+		return runAsync(ctx, cmd, f, asyncSetup{
+			command: command, runID: runID, start: start, scanners: scanners, options: options,
+			store: obj, client: lambdaClient, log: log, disp: disp, list: list, stderr: stderr,
+		})
+	}
 	if err := out.removeStale(ctx); err != nil {
 		return fmt.Errorf("remove old results in %s: %w", obj, err)
 	}

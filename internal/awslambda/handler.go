@@ -1,6 +1,7 @@
 package awslambda
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/domainscan/domain-scan/internal/atomicfile"
 	"github.com/domainscan/domain-scan/internal/domains"
 	"github.com/domainscan/domain-scan/internal/netx"
+	"github.com/domainscan/domain-scan/internal/objstore"
 	"github.com/domainscan/domain-scan/internal/pyjson"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
@@ -38,8 +41,9 @@ type Handler struct {
 	version     string
 	log         *slog.Logger
 
-	mu    sync.Mutex
-	ready map[string]*readyScanner // by scanner and options
+	mu     sync.Mutex
+	ready  map[string]*readyScanner // by scanner, options and run
+	stores map[string]objstore.Store
 }
 
 // readyScanner is an initialised scanner instance, reused across
@@ -141,7 +145,65 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	}
 	resp.Data = json.RawMessage("null")
 	resp.Results = results
+	if req.Output != "" {
+		if err := h.writeBatch(ctx, req, resp); err != nil {
+			// A function error: Lambda's asynchronous retries and the
+			// on-failure destination take over.
+			return resp, err
+		}
+		resp.Results = nil // the answer of an Event invocation is discarded
+	}
 	return resp, nil
+}
+
+// writeBatch puts the batch's results where the event says, as JSON lines.
+func (h *Handler) writeBatch(ctx context.Context, req Request, resp Response) error {
+	bucket, key, err := objstore.ParseS3(req.Output)
+	if err != nil || key == "" {
+		return fmt.Errorf("event output %q: want s3://bucket/key", req.Output)
+	}
+	st, err := h.s3(ctx, bucket, req.S3PathStyle)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range resp.Results {
+		if err := enc.Encode(BatchLine{Scanner: req.Scanner, Result: r, Lambda: resp.Lambda, Version: h.version}); err != nil {
+			return fmt.Errorf("encode results: %w", err)
+		}
+	}
+	// The write may use the margin kept before the deadline.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if d, ok := ctx.Deadline(); ok {
+		wctx, cancel = context.WithDeadline(wctx, d)
+		defer cancel()
+	}
+	return st.Put(wctx, key, buf.Bytes())
+}
+
+// s3 returns a store on bucket, made once per bucket and addressing style.
+func (h *Handler) s3(ctx context.Context, bucket string, pathStyle bool) (objstore.Store, error) {
+	k := bucket + fmt.Sprint(pathStyle)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st, ok := h.stores[k]; ok {
+		return st, nil
+	}
+	var ps *bool
+	if pathStyle {
+		ps = &pathStyle
+	}
+	st, err := objstore.NewS3(ctx, "s3://"+bucket, objstore.S3Options{PathStyle: ps})
+	if err != nil {
+		return nil, err
+	}
+	if h.stores == nil {
+		h.stores = map[string]objstore.Store{}
+	}
+	h.stores[k] = st
+	return st, nil
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -158,6 +220,10 @@ func (h *Handler) scanOne(ctx context.Context, s scan.Scanner, req Request, doma
 		r.Start, r.End = epoch(start), epoch(time.Now())
 	}()
 	t := scan.Target{Domain: domain, BaseDomain: domains.BaseDomain(domain)}
+	if slices.Contains(req.Skip, domain) {
+		r.Status = string(scan.StatusSkipped)
+		return r
+	}
 	inputs, ok := req.Inputs[domain]
 	if !ok {
 		if pr, isPrep := s.(scan.Preparer); isPrep {
@@ -201,7 +267,10 @@ func (noLookup) Lookup(string, string) ([]byte, bool, error) { return nil, false
 // options, made once per distinct options.
 func (h *Handler) scanner(ctx context.Context, req Request) (scan.Scanner, error) {
 	opts := stringOptions(req.Options)
-	key := req.Scanner + "\x00" + canonical(opts)
+	// Per run too: the scanners' per-run caches (mail servers) must not
+	// outlive their run in a warm function.
+	runID, _ := req.Environment["scan_uuid"].(string)
+	key := req.Scanner + "\x00" + canonical(opts) + "\x00" + runID
 	h.mu.Lock()
 	rs, ok := h.ready[key]
 	if !ok {

@@ -413,7 +413,12 @@ func (iv *Invoker) sleep(ctx context.Context, attempt int) {
 
 // safeToRetry: throttling, a busy or unavailable service, or a transport
 // failure before any answer — the scan did not run, so retrying is safe.
-func safeToRetry(err error) bool {
+func safeToRetry(err error) bool { return SafeToRetry(err) }
+
+// SafeToRetry reports an invocation error after which the scan surely did
+// not run: throttling, a busy service, or a transport failure before any
+// answer.
+func SafeToRetry(err error) bool {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {

@@ -31,6 +31,24 @@ type Request struct {
 	Inputs map[string]json.RawMessage `json:"inputs,omitempty"`
 	// Version is the client's build, so a stale deployment is noticed.
 	Version string `json:"version,omitempty"`
+	// Output, for asynchronous runs, is where the function writes the
+	// batch's results: s3://bucket/key of one JSON-lines object (BatchLine
+	// per domain). Writing it again (a retried or duplicated delivery)
+	// replaces it, so a batch is never counted twice.
+	Output string `json:"output,omitempty"`
+	// Skip lists domains of Domains that the client's Prepare skipped
+	// (their status is "skipped", with no scan).
+	Skip []string `json:"skip,omitempty"`
+	// S3PathStyle asks for path-style S3 addressing (local S3 servers).
+	S3PathStyle bool `json:"s3_path_style,omitempty"`
+}
+
+// BatchLine is one line of an asynchronous batch's result object.
+type BatchLine struct {
+	Scanner string `json:"scanner"`
+	Result
+	Lambda  Meta   `json:"lambda"`
+	Version string `json:"version,omitempty"`
 }
 
 // Meta is the original's "lambda" object of a response.
