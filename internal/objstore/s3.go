@@ -54,7 +54,13 @@ func NewS3(ctx context.Context, location string, o S3Options) (*S3, error) {
 		pathStyle = *o.PathStyle
 	}
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) { so.UsePathStyle = pathStyle })
-	return &S3{client: client, tm: transfermanager.New(client), bucket: bucket, prefix: prefix}, nil
+	// Parts of S3's minimum size, two in flight: a streamed object costs at
+	// most a few parts of memory, whatever its size.
+	tm := transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = 5 << 20
+		o.Concurrency = 2
+	})
+	return &S3{client: client, tm: tm, bucket: bucket, prefix: prefix}, nil
 }
 
 func (s *S3) key(k string) string {

@@ -1,0 +1,223 @@
+package asyncrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/domainscan/domain-scan/internal/awslambda"
+	"github.com/domainscan/domain-scan/internal/memwatch"
+	"github.com/domainscan/domain-scan/internal/objstore"
+	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/scanners/noop"
+)
+
+type names int
+
+func (n names) Len() int64 { return int64(n) }
+func (n names) Range(fn func(string) bool) error {
+	for i := range int(n) {
+		if !fn(fmt.Sprintf("d%07d.test", i)) {
+			break
+		}
+	}
+	return nil
+}
+
+func newClient(t testing.TB, rate float64) (*Client, objstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := objstore.NewS3(ctx, "s3://runs/prefix", objstore.S3Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := awslambda.NewClient(ctx, "", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Client{Store: st, Lambda: lc, Scanners: map[string]scan.Scanner{"noop": noop.New()},
+		Rate: rate, Submitters: 8, Poll: 20 * time.Millisecond}, st
+}
+
+func manifest(run string, batch int) *Manifest {
+	return &Manifest{RunID: run, Created: time.Now(), Command: "test", BatchSize: batch, Bucket: "runs", Prefix: "prefix",
+		Scanners: []ScannerSpec{{Name: "noop", Function: "task_noop"}}}
+}
+
+func stats(t *testing.T, lambdaURL string) (invocations int, deliveries map[string]int) {
+	t.Helper()
+	resp, err := http.Get(lambdaURL + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Invocations int            `json:"invocations"`
+		Deliveries  map[string]int `json:"deliveries"`
+	}
+	json.NewDecoder(resp.Body).Decode(&s)
+	return s.Invocations, s.Deliveries
+}
+
+// TestFaults: a batch whose function keeps crashing, a batch that crashes
+// once (Lambda retries it), a batch delivered twice and a result write
+// that fails once. Nothing is lost, nothing is counted twice: the crashed
+// batch is reported with its domains and ends as failed rows, and a
+// resubmission completes the run.
+func TestFaults(t *testing.T) {
+	lambdaURL := fakeAWS(t, "FAKE_FAULTS=3=crash:3,2=crash:1,4=dup", "FAKE_S3_FAIL=000005.jsonl:4")
+	c, st := newClient(t, 100)
+	ctx := context.Background()
+	m := manifest("run-faults", 5)
+	if err := c.Start(ctx, m, names(40)); err != nil {
+		t.Fatal(err)
+	}
+	if m.Batches != 8 || m.Domains != 40 {
+		t.Fatalf("%d batches, %d domains", m.Batches, m.Domains)
+	}
+	missing, err := c.Follow(ctx, m, FollowOptions{Initial: true, Deadline: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 1 || missing[0].Batch != 3 || len(missing[0].Domains) != 5 || missing[0].Domains[0] != "d0000010.test" {
+		t.Fatalf("missing = %+v, want batch 3 with d0000010.test … d0000014.test", missing)
+	}
+	got, err := c.Collect(ctx, m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnt := got.Counts["noop"]
+	if cnt.Domains != 40 || cnt.OK != 35 || cnt.Missing != 5 || cnt.Failed != 0 || cnt.Rows != 40 {
+		t.Errorf("counts %+v", cnt)
+	}
+	checkRows(t, st, 40, 5)
+
+	// The crashed batch's fourth delivery succeeds: resubmit.
+	missing, err = c.Follow(ctx, m, FollowOptions{Resubmit: true, Deadline: 5 * time.Second})
+	if err != nil || len(missing) != 0 {
+		t.Fatalf("after resubmission: missing %+v, %v", missing, err)
+	}
+	got, err = c.Collect(ctx, m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cnt := got.Counts["noop"]; cnt.OK != 40 || cnt.Rows != 40 || cnt.Missing != 0 {
+		t.Errorf("counts after resubmission %+v", cnt)
+	}
+	checkRows(t, st, 40, 0)
+	inv, del := stats(t, lambdaURL)
+	// 8 batches, then batch 3 again; the others were not resent.
+	if inv != 9 {
+		t.Errorf("%d invocations, want 9", inv)
+	}
+	if del["3"] != 4 || del["2"] != 2 || del["4"] != 2 || del["5"] != 2 || del["1"] != 1 {
+		t.Errorf("deliveries %v: want batch 3 four times, 2 twice (one retry), 4 twice (duplicated), 5 twice (its write failed once), 1 once", del)
+	}
+}
+
+// checkRows: every domain exactly once in results/noop.csv, failed ones
+// saying why.
+func checkRows(t *testing.T, st objstore.Store, n, failed int) {
+	t.Helper()
+	b, err := st.Get(context.Background(), "results/noop.csv", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")[1:]
+	seen := map[string]bool{}
+	blank := 0
+	for _, l := range lines {
+		d := strings.Split(l, ",")[0]
+		if seen[d] {
+			t.Errorf("%s twice", d)
+		}
+		seen[d] = true
+		if strings.HasSuffix(l, ",,,") {
+			blank++
+		}
+	}
+	if len(seen) != n || blank != failed {
+		t.Errorf("%d domains (%d without data), want %d (%d)", len(seen), blank, n, failed)
+	}
+}
+
+// run measures one asynchronous run of n domains: peak heap and peak
+// goroutines above what was there before (earlier runs' idle connections
+// linger), and wall time.
+func run(t testing.TB, n int) (heap uint64, goroutines int, took time.Duration) {
+	c, st := newClient(t, 5000)
+	ctx := context.Background()
+	m := manifest(fmt.Sprintf("run-%d", n), 100)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	baseG := runtime.NumGoroutine()
+	w := memwatch.Start(10 * time.Millisecond)
+	var peakG atomic.Int64
+	stop := make(chan struct{})
+	go func() {
+		for {
+			peakG.Store(max(peakG.Load(), int64(runtime.NumGoroutine())))
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	if err := c.Start(ctx, m, names(n)); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := c.Follow(ctx, m, FollowOptions{Initial: true, Deadline: 5 * time.Minute})
+	if err != nil || len(missing) > 0 {
+		t.Fatalf("missing %d batches, %v", len(missing), err)
+	}
+	got, err := c.Collect(ctx, m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took = time.Since(start)
+	close(stop)
+	heap, _ = w.Stop()
+	if got.Counts["noop"].OK != int64(n) {
+		t.Fatalf("%+v", got.Counts["noop"])
+	}
+	return heap - min(heap, before.HeapInuse), int(peakG.Load()) - baseG, took
+}
+
+// TestClientFlat: the client's memory and goroutines do not grow with the
+// number of domains. Past the first few batches (which do not yet fill the
+// submitters' and uploads' pools), 10,000 and 100,000 domains cost the same;
+// 1,000 is logged for reference.
+func TestClientFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 100,000 domains")
+	}
+	fakeAWS(t)
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		h, g, d := run(t, n)
+		t.Logf("%7d domains: peak heap +%5.1f MiB, peak goroutines +%3d, %s", n, float64(h)/(1<<20), g, d.Round(time.Millisecond))
+		flat[n] = [2]uint64{h, uint64(g)}
+	}
+	h1, g1 := flat[10_000][0], flat[10_000][1]
+	h2, g2 := flat[100_000][0], flat[100_000][1]
+	// Results files stream through S3 multipart buffers (two 5 MiB parts
+	// at most): the only memory that depends on the run's size, capped.
+	if h2 > h1+16<<20 {
+		t.Errorf("peak heap grew from %d to %d bytes with 10 times the domains", h1, h2)
+	}
+	if g2 > g1+8 {
+		t.Errorf("peak goroutines grew from %d to %d", g1, g2)
+	}
+}
+
+var flat = map[int][2]uint64{}
+
+
