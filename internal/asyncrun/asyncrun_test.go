@@ -219,5 +219,3 @@ func TestClientFlat(t *testing.T) {
 }
 
 var flat = map[int][2]uint64{}
-
-
