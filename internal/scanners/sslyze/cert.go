@@ -9,8 +9,10 @@ import (
 	"crypto/rsa"
 	_ "crypto/sha1"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"strings"
 	"time"
@@ -124,12 +126,30 @@ func hashName(a x509.SignatureAlgorithm) string {
 	return ""
 }
 
+// Limits of a chain search (Go's verifier has the same signature limit).
+const (
+	maxChainLength          = 10
+	maxChainSignatureChecks = 100
+)
+
 // buildChain finds a path from the leaf through the served certificates to
 // a trusted root, as OpenSSL's verification did for sslyze: every
 // certificate within its validity period, every signature checked (SHA-1
 // and MD5 allowed, which Go's verifier refuses), no host name check. It
-// returns the chain, anchor last, or nil.
+// returns the chain, anchor last, or nil. The search is bounded: each
+// served certificate is considered once (duplicates skipped), a
+// certificate that led nowhere from some depth is not tried again from
+// that depth or deeper, and at most maxChainSignatureChecks signatures are
+// checked.
 func buildChain(served, roots []*x509.Certificate, now time.Time) []*x509.Certificate {
+	return buildChainWith(served, roots, now, signedBy)
+}
+
+// buildChainWith is buildChain with the signature check given (for tests).
+func buildChainWith(served, roots []*x509.Certificate, now time.Time, signed func(c, parent *x509.Certificate) bool) []*x509.Certificate {
+	if len(served) == 0 {
+		return nil
+	}
 	valid := func(c *x509.Certificate) bool { return !now.Before(c.NotBefore) && !now.After(c.NotAfter) }
 	isRoot := func(c *x509.Certificate) bool {
 		for _, r := range roots {
@@ -139,59 +159,112 @@ func buildChain(served, roots []*x509.Certificate, now time.Time) []*x509.Certif
 		}
 		return false
 	}
+	// The served certificates after the leaf, each once.
+	var cands []*x509.Certificate
+	seen := map[string]bool{string(served[0].Raw): true}
+	for _, c := range served[1:] {
+		if !seen[string(c.Raw)] {
+			seen[string(c.Raw)] = true
+			cands = append(cands, c)
+		}
+	}
+	checks := 0
+	check := func(c, parent *x509.Certificate) bool {
+		if checks >= maxChainSignatureChecks {
+			return false
+		}
+		checks++
+		return signed(c, parent)
+	}
+	// deadEnd[i] is the shortest path length at which cands[i], placed
+	// last, led to no root: from there or deeper it is not tried again.
+	deadEnd := map[int]int{}
 	var walk func(path []*x509.Certificate) []*x509.Certificate
 	walk = func(path []*x509.Certificate) []*x509.Certificate {
 		cur := path[len(path)-1]
-		if !valid(cur) || len(path) > 10 {
+		if !valid(cur) || len(path) > maxChainLength {
 			return nil
 		}
 		if isRoot(cur) {
 			return path
 		}
 		for _, r := range roots {
-			if string(r.RawSubject) == string(cur.RawIssuer) && valid(r) && signedBy(cur, r) {
+			if string(r.RawSubject) == string(cur.RawIssuer) && valid(r) && check(cur, r) {
 				return append(path, r)
 			}
 		}
-		for _, c := range served[1:] {
-			if string(c.RawSubject) != string(cur.RawIssuer) || inPath(path, c) || !signedBy(cur, c) {
+		next := len(path) + 1
+		for i, c := range cands {
+			if string(c.RawSubject) != string(cur.RawIssuer) || inPath(path, c) {
+				continue
+			}
+			if d, ok := deadEnd[i]; ok && d <= next {
+				continue
+			}
+			if checks >= maxChainSignatureChecks {
+				return nil
+			}
+			if !check(cur, c) {
 				continue
 			}
 			if got := walk(append(append([]*x509.Certificate{}, path...), c)); got != nil {
 				return got
 			}
+			deadEnd[i] = next
 		}
 		return nil
 	}
 	return walk([]*x509.Certificate{served[0]})
 }
 
+// inPath says whether path holds c, or another certificate of the same
+// subject and key (which would make the chain go round: Go's verifier
+// refuses such candidates too).
 func inPath(path []*x509.Certificate, c *x509.Certificate) bool {
 	for _, p := range path {
-		if p.Equal(c) {
+		if p.Equal(c) || string(p.RawSubject) == string(c.RawSubject) && string(p.RawSubjectPublicKeyInfo) == string(c.RawSubjectPublicKeyInfo) {
 			return true
 		}
 	}
 	return false
 }
 
-// signedBy checks c's signature with parent's key, allowing the SHA-1 and
-// MD5 signatures crypto/x509 refuses.
+// mayIssue is crypto/x509's rule for a parent's key to sign certificates
+// (RFC 5280 §4.2.1.9): a version 3 certificate needs basic constraints
+// with cA set; version 1 and 2 certificates, which have no extensions,
+// may; the key usage, when given, must include keyCertSign.
+func mayIssue(parent *x509.Certificate) bool {
+	if parent.Version == 3 && !parent.BasicConstraintsValid || parent.BasicConstraintsValid && !parent.IsCA {
+		return false
+	}
+	return parent.KeyUsage == 0 || parent.KeyUsage&x509.KeyUsageCertSign != 0
+}
+
+// signedBy checks c's signature with parent's key, allowing what
+// crypto/x509 refuses and OpenSSL 1.x accepted: SHA-1 and MD5 signatures
+// (RSA, ECDSA, DSA) and DSA keys.
 func signedBy(c, parent *x509.Certificate) bool {
 	err := c.CheckSignatureFrom(parent)
 	if err == nil {
 		return true
 	}
 	var insecure x509.InsecureAlgorithmError
-	if !errors.As(err, &insecure) || !parent.BasicConstraintsValid || !parent.IsCA {
+	if !errors.As(err, &insecure) && !errors.Is(err, x509.ErrUnsupportedAlgorithm) || !mayIssue(parent) {
 		return false
 	}
 	var h crypto.Hash
+	var algo x509.PublicKeyAlgorithm
 	switch c.SignatureAlgorithm {
-	case x509.SHA1WithRSA, x509.ECDSAWithSHA1:
-		h = crypto.SHA1
+	case x509.SHA1WithRSA:
+		h, algo = crypto.SHA1, x509.RSA
 	case x509.MD5WithRSA:
-		h = crypto.MD5
+		h, algo = crypto.MD5, x509.RSA
+	case x509.ECDSAWithSHA1:
+		h, algo = crypto.SHA1, x509.ECDSA
+	case x509.DSAWithSHA1:
+		h, algo = crypto.SHA1, x509.DSA
+	case x509.DSAWithSHA256:
+		h, algo = crypto.SHA256, x509.DSA
 	default:
 		return false
 	}
@@ -200,11 +273,30 @@ func signedBy(c, parent *x509.Certificate) bool {
 	digest := d.Sum(nil)
 	switch k := parent.PublicKey.(type) {
 	case *rsa.PublicKey:
-		return rsa.VerifyPKCS1v15(k, h, digest, c.Signature) == nil
+		return algo == x509.RSA && rsa.VerifyPKCS1v15(k, h, digest, c.Signature) == nil
 	case *ecdsa.PublicKey:
-		return ecdsa.VerifyASN1(k, digest, c.Signature)
+		return algo == x509.ECDSA && ecdsa.VerifyASN1(k, digest, c.Signature)
+	case *dsa.PublicKey:
+		return algo == x509.DSA && verifyDSA(k, digest, c.Signature)
 	}
 	return false
+}
+
+// verifyDSA checks a DER signature (SEQUENCE of r and s), with the digest
+// cut to the length of the subgroup order (FIPS 186-4 §4.6).
+func verifyDSA(k *dsa.PublicKey, digest, sig []byte) bool {
+	var rs struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(sig, &rs)
+	if err != nil || len(rest) > 0 || rs.R == nil || rs.S == nil || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 {
+		return false
+	}
+	if k.Q == nil || k.P == nil || k.G == nil || k.Y == nil || k.Q.Sign() <= 0 {
+		return false
+	}
+	if n := (k.Q.BitLen() + 7) / 8; len(digest) > n {
+		digest = digest[:n]
+	}
+	return dsa.Verify(k, digest, rs.R, rs.S)
 }
 
 // loadRoots reads the trust anchors: --ca_file first (sslyze tried its

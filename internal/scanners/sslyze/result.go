@@ -99,6 +99,10 @@ type Row struct {
 	Mail bool `json:"mail,omitempty"`
 	// Connections is how many connections the scan of this endpoint made.
 	Connections int `json:"connections,omitempty"`
+	// Incomplete: the row holds no finished scan (not started or not
+	// finished before the deadline, or the scan failed internally); it is
+	// never kept in the run's cache of mail server rows.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Result is a domain's rows, as cached (a JSON array).

@@ -31,6 +31,20 @@ const (
 	DefaultDeadline = 30 * time.Second // one endpoint, all probes
 )
 
+// Concurrency bounds: endpoints of one domain scanned at once, and mail
+// server scans at once in the whole run (mail servers are shared by many
+// domains, so the per-domain bound alone does not bound them).
+const (
+	domainConcurrency = 4
+	mailConcurrency   = 64
+)
+
+// Errors of rows that hold no scan.
+const (
+	errNotFinished = "Not finished before the scan's deadline."
+	errMailBusy    = "Not scanned: too many mail servers were being scanned at once."
+)
+
 // Scanner is the sslyze scanner.
 type Scanner struct {
 	certs    flagBool
@@ -44,6 +58,7 @@ type Scanner struct {
 	remote   bool
 	useCache bool
 	mail     memo
+	mailSem  chan struct{} // run-wide bound of mail server scans at once
 	conns    atomic.Int64
 	now      func() time.Time
 }
@@ -97,6 +112,9 @@ func (s *Scanner) Init(_ context.Context, run scan.Run) error {
 	s.roots = roots
 	s.remote = run.Remote
 	s.useCache = !run.NoFastCache
+	if s.mailSem == nil {
+		s.mailSem = make(chan struct{}, mailConcurrency)
+	}
 	return nil
 }
 
@@ -122,29 +140,49 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 	}
 	if s.useCache {
 		for k, r := range in.Cached {
-			s.mail.put(k, r)
+			if !r.Incomplete {
+				s.mail.put(k, r)
+			}
 		}
 	}
 	res := make(Result, len(in.Targets))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, domainConcurrency)
 	for i, t := range in.Targets {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			// Shared scans are bound to their own deadline, not to the
-			// first domain's.
-			scanOne := func() Row { return s.scanTarget(context.WithoutCancel(ctx), t) }
-			if t.Mail && s.useCache {
-				// Mail servers are shared between domains: one scan per run.
-				if r, ok := s.mail.get(ctx, t.key(), scanOne); ok {
-					res[i] = r
-					return
-				}
-				res[i] = Row{Hostname: t.Host, Port: t.Port, STARTTLS: t.STARTTLS, Mail: true, Errors: ptr("Not finished before the scan's deadline.")}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				res[i] = incompleteRow(t, errNotFinished)
 				return
 			}
-			res[i] = s.scanTarget(ctx, t)
+			defer func() { <-sem }()
+			if ctx.Err() != nil { // both were ready
+				res[i] = incompleteRow(t, errNotFinished)
+				return
+			}
+			defer func() {
+				if v := recover(); v != nil {
+					res[i] = internalErrorRow(t, v)
+				}
+			}()
+			if !t.Mail {
+				res[i] = s.scanTarget(ctx, t)
+				return
+			}
+			if !s.useCache {
+				res[i] = s.scanMail(ctx, t)
+				return
+			}
+			// Mail servers are shared between domains: one scan per run,
+			// bound to its own deadline, not to the first domain's.
+			scanOne := func() Row { return s.scanMail(context.WithoutCancel(ctx), t) }
+			failed := func(v any) Row { return internalErrorRow(t, v) }
+			if r, ok := s.mail.get(ctx, t.key(), scanOne, failed); ok {
+				res[i] = r
+				return
+			}
+			res[i] = incompleteRow(t, errNotFinished)
 		})
 	}
 	wg.Wait()
@@ -154,18 +192,51 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 	return &res, nil
 }
 
+// incompleteRow is the row of an endpoint that was not scanned, or whose
+// scan did not finish: it is never kept in the run's cache.
+func incompleteRow(t target, why string) Row {
+	return Row{Hostname: t.Host, Port: t.Port, STARTTLS: t.STARTTLS, Mail: t.Mail, Errors: ptr(why), Incomplete: true}
+}
+
+// internalErrorRow is the row of a scan that panicked.
+func internalErrorRow(t target, v any) Row {
+	return incompleteRow(t, fmt.Sprintf("internal error: %v", v))
+}
+
 // Observe keeps the mail server rows of results that came back from
-// Lambda for later domains of the run.
+// Lambda for later domains of the run (never rows without a finished
+// scan).
 func (s *Scanner) Observe(_ scan.Target, r scan.Result) {
 	res, ok := r.(*Result)
 	if !ok || res == nil || !s.useCache {
 		return
 	}
 	for _, row := range *res {
-		if row.Mail {
-			s.mail.put(target{Host: row.Hostname, Port: row.Port}.key(), row)
+		if row.Mail && !row.Incomplete {
+			s.mail.put(target{Host: row.Hostname, Port: row.Port, STARTTLS: row.STARTTLS}.key(), row)
 		}
 	}
+}
+
+// scanMail is scanTarget for a mail server, within the run-wide bound of
+// mail server scans at once; the wait ends with ctx or after one endpoint
+// deadline.
+func (s *Scanner) scanMail(ctx context.Context, t target) Row {
+	if s.mailSem != nil {
+		wctx, cancel := context.WithTimeout(ctx, s.deadline)
+		select {
+		case s.mailSem <- struct{}{}:
+			cancel()
+			defer func() { <-s.mailSem }()
+		case <-wctx.Done():
+			cancel()
+			if ctx.Err() != nil {
+				return incompleteRow(t, errNotFinished)
+			}
+			return incompleteRow(t, errMailBusy)
+		}
+	}
+	return s.scanTarget(ctx, t)
 }
 
 // scanTarget is one endpoint's row, within the endpoint deadline.
@@ -210,8 +281,11 @@ func (s *Scanner) probeTarget(ctx context.Context, t target, conns *atomic.Int64
 	}
 	c.Close()
 
+	// One retry of an exchange that failed to connect, was dropped or
+	// timed out: a single lost connection must not end a version's
+	// enumeration early.
 	cfg := tlsprobe.Config{ServerName: t.Host, Dial: dial, Timeout: s.timeout,
-		Concurrency: len(tlsprobe.Versions), WantCertificates: bool(s.certs)}
+		Concurrency: len(tlsprobe.Versions), WantCertificates: bool(s.certs), Retries: 1}
 	if s.serial {
 		cfg.Concurrency = 1
 	}
@@ -226,17 +300,26 @@ func (s *Scanner) probeTarget(ctx context.Context, t target, conns *atomic.Int64
 		// No version could be negotiated: sslyze's connectivity test failed.
 		return notConnected()
 	}
-	applyProtocols(&row, accepted)
+	if msg := incompleteProtocols(ctx, results); msg != "" {
+		// sslyze filled the protocol and suite columns only when all six
+		// protocol scans returned (spec §3.3 item 4): a version whose
+		// enumeration was cut short would read as refused.
+		row.Errors = ptr(msg)
+	} else {
+		applyProtocols(&row, accepted)
+	}
 
 	// The first hello of the best version before TLS 1.3 shows secure
 	// renegotiation and the certificate chain (in clear before TLS 1.3).
 	var served []*x509.Certificate
 	if best := bestLegacy(accepted); best >= 0 {
-		first := results[best].First
-		if s.reneg && tlsprobe.Versions[best] != tlsprobe.SSL20 {
-			row.InsecureReneg = ptr(!first.SecureRenegotiation)
+		v, first := tlsprobe.Versions[best], results[best].First
+		if first.Kind == tlsprobe.ServerHello && first.Version == v {
+			if s.reneg && v != tlsprobe.SSL20 {
+				row.InsecureReneg = ptr(!first.SecureRenegotiation)
+			}
+			served = parseChain(first.Certificates)
 		}
-		served = parseChain(first.Certificates)
 	}
 	if s.certs {
 		if len(served) == 0 {
@@ -247,6 +330,34 @@ func (s *Scanner) probeTarget(ctx context.Context, t target, conns *atomic.Int64
 		}
 	}
 	return row
+}
+
+// incompleteProtocols says which versions' enumerations were cut short —
+// the last exchange timed out or could not connect (after its retry), or
+// the endpoint deadline ended it — as the Errors text, or "" when every
+// enumeration ended with the server's own answer. A refusal (an alert, a
+// hang-up, bytes that are not TLS, another version chosen) ends an
+// enumeration normally.
+func incompleteProtocols(ctx context.Context, results []tlsprobe.Result) string {
+	var parts []string
+	for _, r := range results {
+		switch r.Last.Kind {
+		case tlsprobe.Timeout:
+			parts = append(parts, r.Version.String()+" timed out")
+		case tlsprobe.ConnectFailed:
+			parts = append(parts, r.Version.String()+" could not connect")
+		case 0:
+			parts = append(parts, r.Version.String()+" could not be probed")
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	msg := "Protocol scan incomplete: " + strings.Join(parts, ", ")
+	if ctx.Err() != nil {
+		msg += " (endpoint deadline reached)"
+	}
+	return msg + "."
 }
 
 // bestLegacy is the index in tlsprobe.Versions of the highest version
@@ -260,12 +371,17 @@ func bestLegacy(accepted [][]tlsprobe.Suite) int {
 	return -1
 }
 
+// parseChain parses the served chain, skipping certificates that do not
+// parse; without a parsable leaf there is no chain.
 func parseChain(ders [][]byte) []*x509.Certificate {
 	var out []*x509.Certificate
-	for _, d := range ders {
+	for i, d := range ders {
 		c, err := x509.ParseCertificate(d)
 		if err != nil {
-			break
+			if i == 0 {
+				return nil
+			}
+			continue
 		}
 		out = append(out, c)
 	}
@@ -372,7 +488,9 @@ func (f *secondsFlag) Set(v string) error {
 }
 
 // memo runs a scan once per key and shares the row (the per-run cache of
-// mail server results), bounded in size.
+// mail server results), bounded in size. Incomplete rows (a scan that
+// panicked or could not start) go to the callers waiting for them and are
+// not kept.
 type memo struct {
 	mu sync.Mutex
 	m  map[string]*memoEntry
@@ -385,16 +503,24 @@ type memoEntry struct {
 
 const memoMax = 100_000
 
-func (c *memo) get(ctx context.Context, key string, fn func() Row) (Row, bool) {
+// get returns key's row, scanning with fn on first use; a panic of fn is
+// turned into a row by failed. A caller whose ctx ends stops waiting (ok
+// false) and the scan goes on for the others; a caller whose ctx has
+// already ended starts nothing.
+func (c *memo) get(ctx context.Context, key string, fn func() Row, failed func(any) Row) (Row, bool) {
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= memoMax {
 		c.m = map[string]*memoEntry{}
 	}
 	e, found := c.m[key]
 	if !found {
+		if ctx.Err() != nil {
+			c.mu.Unlock()
+			return Row{}, false
+		}
 		e = &memoEntry{done: make(chan struct{})}
 		c.m[key] = e
-		go func() { e.row = fn(); close(e.done) }()
+		go c.run(key, e, fn, failed)
 	}
 	c.mu.Unlock()
 	select {
@@ -405,7 +531,34 @@ func (c *memo) get(ctx context.Context, key string, fn func() Row) (Row, bool) {
 	}
 }
 
+func (c *memo) run(key string, e *memoEntry, fn func() Row, failed func(any) Row) {
+	var row Row
+	defer func() {
+		if v := recover(); v != nil {
+			if failed != nil {
+				row = failed(v)
+			} else {
+				row = Row{Errors: ptr(fmt.Sprintf("internal error: %v", v))}
+			}
+			row.Incomplete = true
+		}
+		c.mu.Lock()
+		if row.Incomplete && c.m[key] == e {
+			delete(c.m, key) // the next caller scans again
+		}
+		e.row = row
+		close(e.done)
+		c.mu.Unlock()
+	}()
+	row = fn()
+}
+
+// put stores a row scanned elsewhere (by Lambda), unless the key is known
+// or the row is incomplete.
 func (c *memo) put(key string, r Row) {
+	if r.Incomplete {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= memoMax {
@@ -428,6 +581,9 @@ func (c *memo) peek(key string) (Row, bool) {
 	}
 	select {
 	case <-e.done:
+		if e.row.Incomplete {
+			return Row{}, false
+		}
 		return e.row, true
 	default:
 		return Row{}, false

@@ -2,13 +2,18 @@ package sslyze
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,5 +232,266 @@ func TestGoldenCSV(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("results/sslyze.csv differs from %s (go test -run TestGoldenCSV -update to accept):\n%s", golden, got)
+	}
+}
+
+// faultyProxy forwards connections to upstream, except those fault picks
+// (by their number, from 1): "drop" closes them at once, "stall" holds
+// them without forwarding until the test ends.
+type faultyProxy struct {
+	ln    net.Listener
+	n     atomic.Int64
+	fault func(n int64) string
+}
+
+func startFaultyProxy(t *testing.T, upstream func(ctx context.Context) (net.Conn, error), fault func(n int64) string) *faultyProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultyProxy{ln: ln, fault: fault}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() { close(done); ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := p.n.Add(1)
+			wg.Go(func() {
+				defer c.Close()
+				switch p.fault(n) {
+				case "drop":
+					return
+				case "stall":
+					<-done
+					return
+				}
+				u, err := upstream(context.Background())
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { io.Copy(u, c); u.Close() }()
+				io.Copy(c, u)
+			})
+		}
+	})
+	return p
+}
+
+func (p *faultyProxy) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	return (&net.Dialer{}).DialContext(ctx, "tcp4", p.ln.Addr().String())
+}
+
+// TestIncompleteProtocolScan: a version whose enumeration ends because
+// connections time out (after one retry) leaves the protocol and suite
+// columns empty with an error, as sslyze left them when a protocol scan
+// failed; certificates are still reported. Single dropped connections are
+// retried and change nothing.
+func TestIncompleteProtocolScan(t *testing.T) {
+	l := labtest.Start(t, scenarios(t, "tls-modern.test")...)
+	nw := l.Network()
+	upstream := func(ctx context.Context) (net.Conn, error) { return nw.DialContext(ctx, "tcp", "tls-modern.test:443") }
+	job := scan.Job{Target: scan.Target{Domain: "tls-modern.test"}}
+	scanVia := func(t *testing.T, fault func(int64) string, args ...string) Row {
+		t.Helper()
+		s := New()
+		initScanner(t, s, l.Lab, append([]string{"--sslyze-timeout=400ms", "--sslyze-deadline=10s"}, args...)...)
+		if fault != nil {
+			s.dial = startFaultyProxy(t, upstream, fault).dial
+		}
+		res, err := s.Scan(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return (*res.(*Result))[0]
+	}
+	direct := scanVia(t, nil)
+	if direct.Errors != nil || direct.TLS12 == nil || !*direct.TLS12 || direct.Ciphers == nil {
+		t.Fatalf("direct scan: %+v", direct)
+	}
+	same := func(t *testing.T, got Row) {
+		t.Helper()
+		got.Connections, direct.Connections = 0, 0
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(direct)
+		if string(g) != string(w) {
+			t.Errorf("row\n%s\nwant the direct scan's\n%s", g, w)
+		}
+	}
+
+	t.Run("clean proxy", func(t *testing.T) {
+		same(t, scanVia(t, func(int64) string { return "" }))
+	})
+	t.Run("every third connection dropped", func(t *testing.T) {
+		// One connection at a time, so that a retry is the next
+		// connection.
+		same(t, scanVia(t, func(n int64) string {
+			if n%3 == 0 {
+				return "drop"
+			}
+			return ""
+		}, "--sslyze-serial=true"))
+	})
+	t.Run("stalls after the first hellos", func(t *testing.T) {
+		// 1: the connectivity test; 2-7: the first hello of each version
+		// (six at once); later hellos (TLS 1.2's and 1.3's second suites)
+		// and their retries time out.
+		row := scanVia(t, func(n int64) string {
+			if n > 7 {
+				return "stall"
+			}
+			return ""
+		})
+		for name, v := range map[string]*bool{"SSLv2": row.SSLv2, "SSLv3": row.SSLv3, "TLSv1.0": row.TLS10, "TLSv1.1": row.TLS11,
+			"TLSv1.2": row.TLS12, "TLSv1.3": row.TLS13, "Any Forward Secrecy": row.AnyFS, "All Forward Secrecy": row.AllFS,
+			"Any RC4": row.AnyRC4, "All RC4": row.AllRC4, "Any 3DES": row.Any3DES, "Any Export": row.AnyExport,
+			"Any NULL": row.AnyNULL, "Any MD5": row.AnyMD5, "Any Less Than 128 Bits": row.AnyLessThan} {
+			if v != nil {
+				t.Errorf("%s = %v, want empty", name, *v)
+			}
+		}
+		if row.Ciphers != nil {
+			t.Errorf("Accepted Ciphers = %q, want empty", *row.Ciphers)
+		}
+		if row.Errors == nil || !strings.HasPrefix(*row.Errors, "Protocol scan incomplete: ") ||
+			!strings.Contains(*row.Errors, "TLSv1.2 timed out") || !strings.Contains(*row.Errors, "TLSv1.3 timed out") {
+			t.Errorf("Errors = %v", row.Errors)
+		}
+		if row.KeyType == nil || *row.KeyType != "RSA" || row.Incomplete {
+			t.Errorf("certificates not reported: Key Type %v, incomplete %v", row.KeyType, row.Incomplete)
+		}
+	})
+}
+
+// TestPlaceholdersNotCached: rows without a finished scan (the deadline
+// placeholder, an internal error) never enter the run's cache of mail
+// server rows, whether they come back from Lambda (Observe) or travel with
+// a job (Prepare's inputs); a host:port scanned with STARTTLS and without
+// are different rows.
+func TestPlaceholdersNotCached(t *testing.T) {
+	s := New()
+	s.useCache, s.remote = true, true
+	s.dial = func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("refused") }
+	s.mailSem = make(chan struct{}, mailConcurrency)
+	stls := target{Host: "mx.x.test", Port: 465, STARTTLS: true, Mail: true}
+	implicit := target{Host: "mx.x.test", Port: 465, Mail: true}
+	other := target{Host: "mx2.x.test", Port: 25, STARTTLS: true, Mail: true}
+	full := Row{Hostname: "mx.x.test", Port: 465, Mail: true, TLS12: ptr(true)}
+	s.Observe(scan.Target{Domain: "x.test"}, &Result{
+		incompleteRow(stls, errNotFinished),
+		internalErrorRow(other, "boom"),
+		full, // implicit TLS
+	})
+	if _, ok := s.mail.peek(stls.key()); ok {
+		t.Error("the deadline placeholder was cached")
+	}
+	if _, ok := s.mail.peek(other.key()); ok {
+		t.Error("an internal error row was cached")
+	}
+	if r, ok := s.mail.peek(implicit.key()); !ok || r.TLS12 == nil {
+		t.Errorf("the finished row was not cached: %+v, %v", r, ok)
+	}
+	if stls.key() == implicit.key() {
+		t.Errorf("STARTTLS and implicit TLS share the key %q", stls.key())
+	}
+
+	// Prepare sends only finished rows.
+	tm := `{"Domain Supports STARTTLS Results": "mx.x.test:465, mx2.x.test:25", "smtp_results": {"mx.x.test:465": {"implicit_tls": true}}}`
+	raw, err := s.Prepare(context.Background(), scan.Target{Domain: "x.test"}, fakePrior{"trustymail/x.test": tm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in inputs
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Cached) != 1 || in.Cached[implicit.key()].TLS12 == nil {
+		t.Errorf("cached inputs %+v, want the implicit TLS row only", in.Cached)
+	}
+
+	// A placeholder sent with a job is not taken for a result: the server
+	// is scanned (here: refused).
+	in = inputs{Targets: []target{other}, Cached: map[string]Row{other.key(): incompleteRow(other, errNotFinished)}}
+	raw, _ = json.Marshal(in)
+	res, err := s.Scan(context.Background(), scan.Job{Target: scan.Target{Domain: "x.test"}, Inputs: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := (*res.(*Result))[0]; row.Incomplete || row.Errors == nil || *row.Errors != "Connectivity not established." {
+		t.Errorf("row %+v, want a scan's (connectivity not established)", row)
+	}
+	if r, ok := s.mail.peek(other.key()); !ok || r.Incomplete {
+		t.Errorf("the scan's row was not cached: %+v, %v", r, ok)
+	}
+}
+
+// TestMemo: a caller whose context has ended starts no scan; a scan that
+// panics gives an internal error row to its callers, is not kept, and does
+// not take the process down.
+func TestMemo(t *testing.T) {
+	var m memo
+	dead, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	if _, ok := m.get(dead, "k", func() Row { called = true; return Row{} }, nil); ok || called {
+		t.Errorf("with an ended context: ok %v, scan started %v", ok, called)
+	}
+	tg := target{Host: "mx.x.test", Port: 25, STARTTLS: true, Mail: true}
+	failed := func(v any) Row { return internalErrorRow(tg, v) }
+	r, ok := m.get(context.Background(), "k", func() Row { panic("boom") }, failed)
+	if !ok || !r.Incomplete || r.Errors == nil || *r.Errors != "internal error: boom" {
+		t.Errorf("after a panic: %+v, %v", r, ok)
+	}
+	r, ok = m.get(context.Background(), "k", func() Row { return Row{Hostname: "again"} }, failed)
+	if !ok || r.Hostname != "again" {
+		t.Errorf("the failed scan was kept: %+v", r)
+	}
+}
+
+// TestScanAfterDeadline: targets not started because the domain's
+// deadline passed get the incomplete placeholder, and no scan is started.
+func TestScanAfterDeadline(t *testing.T) {
+	s := New()
+	s.useCache = true
+	var dials atomic.Int64
+	s.dial = func(context.Context, string, string) (net.Conn, error) {
+		dials.Add(1)
+		return nil, errors.New("refused")
+	}
+	s.mailSem = make(chan struct{}, mailConcurrency)
+	in, _ := json.Marshal(inputs{Targets: []target{{Host: "x.test", Port: 443}, {Host: "mx.x.test", Port: 25, STARTTLS: true, Mail: true}}})
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	res, err := s.Scan(ctx, scan.Job{Target: scan.Target{Domain: "x.test"}, Inputs: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range *res.(*Result) {
+		if !row.Incomplete || row.Errors == nil || *row.Errors != errNotFinished {
+			t.Errorf("row %+v", row)
+		}
+	}
+	if n := dials.Load(); n != 0 {
+		t.Errorf("%d connections", n)
+	}
+}
+
+// TestParseChain: a served certificate that does not parse is skipped; a
+// leaf that does not parse means no chain.
+func TestParseChain(t *testing.T) {
+	k := ecKey(t)
+	ca := testCert(t, 1, "CA", &k.PublicKey, nil, k, true, x509.ECDSAWithSHA256)
+	leaf := testCert(t, 2, "leaf", &k.PublicKey, ca, k, false, x509.ECDSAWithSHA256)
+	junk := []byte{0x30, 0x03, 0x02, 0x01, 0x01}
+	if got := parseChain([][]byte{leaf.Raw, junk, ca.Raw}); len(got) != 2 || !got[1].Equal(ca) {
+		t.Errorf("got %d certificates, want leaf and CA", len(got))
+	}
+	if got := parseChain([][]byte{junk, ca.Raw}); got != nil {
+		t.Errorf("got %d certificates without a leaf", len(got))
 	}
 }

@@ -19,7 +19,15 @@ type target struct {
 	Mail     bool   `json:"mail,omitempty"` // a mail server (shared by the run's domains)
 }
 
-func (t target) key() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+// key names the endpoint in the run's cache of mail server rows: the same
+// host:port scanned with and without STARTTLS are different rows.
+func (t target) key() string {
+	k := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if t.STARTTLS {
+		return k + "/starttls"
+	}
+	return k
+}
 
 // inputs is what Prepare computes locally from the pshtt and trustymail
 // caches: the endpoints, and (in a Lambda run) the mail server rows the run

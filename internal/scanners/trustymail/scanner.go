@@ -50,9 +50,19 @@ type Scanner struct {
 	useCache bool
 	res      *resolver
 	prober   *smtpProber
+	smtpSem  chan struct{} // run-wide bound of SMTP probes at once
 	smtp     memo[SMTPResult]
 	base     memo[*domainState]
 }
+
+// Bounds of the STARTTLS check.
+const (
+	// maxMailServers is how many mail servers of one domain are probed;
+	// the rest are listed (Mail Servers) but not tested.
+	maxMailServers = 32
+	// smtpConcurrency bounds the SMTP probes of the whole run at once.
+	smtpConcurrency = 256
+)
 
 var (
 	_ scan.Scanner     = (*Scanner)(nil)
@@ -118,6 +128,9 @@ func (s *Scanner) Init(_ context.Context, run scan.Run) error {
 	s.prober = &smtpProber{res: s.res, dial: dial, timeout: s.smtpTimeout, localName: s.smtpLocalhost, roots: roots}
 	s.remote = run.Remote
 	s.useCache = !run.NoFastCache && !bool(s.noSMTPCache)
+	if s.smtpSem == nil {
+		s.smtpSem = make(chan struct{}, smtpConcurrency)
+	}
 	return nil
 }
 
@@ -172,7 +185,7 @@ func (s *Scanner) Prepare(ctx context.Context, t scan.Target, _ scan.Lookup) (js
 	for _, host := range mxHosts(msg) {
 		for _, port := range s.ports {
 			key := host + ":" + strconv.Itoa(port)
-			if r, ok := s.smtp.peek(key); ok {
+			if r, ok := s.smtp.peek(key); ok && !r.Incomplete {
 				if p.SMTP == nil {
 					p.SMTP = map[string]SMTPResult{}
 				}
@@ -187,14 +200,16 @@ func (s *Scanner) Prepare(ctx context.Context, t scan.Target, _ scan.Lookup) (js
 }
 
 // Observe is the wrapper's post_scan: results that came back from Lambda
-// feed the run's SMTP cache.
+// feed the run's SMTP cache (never probes that did not finish).
 func (s *Scanner) Observe(_ scan.Target, r scan.Result) {
 	res, ok := r.(*Result)
 	if !ok || res == nil || !s.useCache {
 		return
 	}
 	for k, v := range res.SMTP {
-		s.smtp.put(k, v)
+		if !v.Incomplete {
+			s.smtp.put(k, v)
+		}
 	}
 }
 
@@ -233,7 +248,9 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 	}
 	if s.useCache {
 		for k, v := range pre.SMTP {
-			s.smtp.put(k, v)
+			if !v.Incomplete {
+				s.smtp.put(k, v)
+			}
 		}
 	}
 	// Leave time to answer with what is known before the deadline.
@@ -253,9 +270,10 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 
 	var wg sync.WaitGroup
 	var baseSt *domainState
+	baseUnknown := false
 	if !st.isBase {
 		wg.Go(func() {
-			baseSt, _ = s.base.get(ctx, base, func() *domainState {
+			b, ok := s.base.get(ctx, base, func() *domainState {
 				// Shared by every subdomain of the run: not bound to one
 				// domain's deadline, but to its own.
 				bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*s.timeout)
@@ -263,7 +281,10 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 				b := &domainState{name: base, base: base, isBase: true, live: true}
 				b.apply(s.dmarcCheck(bctx, b.name, b.base, true))
 				return b
-			})
+			}, nil)
+			// Not finished by this domain's deadline (or failed): unknown,
+			// which is not the subdomain's own record.
+			baseSt, baseUnknown = b, !ok || b == nil
 		})
 	}
 	var mx, tls, spf, dmarc *part
@@ -288,7 +309,7 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 			st.apply(p)
 		}
 	}
-	return st.result(baseSt), nil
+	return st.result(baseSt, baseUnknown), nil
 }
 
 // mxCheck is mx_scan.
@@ -307,58 +328,89 @@ func (s *Scanner) mxCheck(ctx context.Context, domain string) *part {
 	return p
 }
 
-// starttlsCheck is starttls_scan: every mail server on every port, each
-// host:port contacted once per run (unless the cache is off), all at once.
+// starttlsCheck is starttls_scan: every mail server (at most
+// maxMailServers) on every port, each host:port contacted once per run
+// (unless the cache is off), all at once within the run-wide bound of
+// SMTP probes; each host's address is looked up once per domain.
 func (s *Scanner) starttlsCheck(ctx context.Context, servers []string) *part {
 	p := &part{kind: partSTARTTLS, live: true}
 	type probe struct {
-		key  string
-		done bool
-		res  SMTPResult
+		key   string
+		host  string
+		port  int
+		addrs *lazyAddrs
+		done  bool
+		res   SMTPResult
 	}
-	var probes []*probe
+	var hosts []string
 	seen := map[string]bool{}
 	for _, host := range servers {
-		if host == "" {
-			continue // a null MX (RFC 7505): the domain accepts no mail
+		if host == "" || seen[host] {
+			continue // "": a null MX (RFC 7505), the domain accepts no mail
 		}
+		seen[host] = true
+		hosts = append(hosts, host)
+	}
+	var untested int
+	if len(hosts) > maxMailServers {
+		untested = len(hosts) - maxMailServers
+		hosts = hosts[:maxMailServers]
+	}
+	var probes []*probe
+	for _, host := range hosts {
+		addrs := &lazyAddrs{}
 		for _, port := range s.ports {
-			key := host + ":" + strconv.Itoa(port)
-			if !seen[key] {
-				seen[key] = true
-				probes = append(probes, &probe{key: key})
-			}
+			probes = append(probes, &probe{key: host + ":" + strconv.Itoa(port), host: host, port: port, addrs: addrs})
 		}
 	}
 	if len(probes) == 0 {
 		return p
 	}
 	p.ports = s.ports
+	budget := 8*s.smtpTimeout + s.timeout
 	var wg sync.WaitGroup
 	for _, pr := range probes {
-		i := strings.LastIndexByte(pr.key, ':')
-		host := pr.key[:i]
-		port, _ := strconv.Atoi(pr.key[i+1:])
 		wg.Go(func() {
-			run := func() SMTPResult {
-				// Bounded by the SMTP steps, not by one domain's deadline,
-				// since other domains may wait for the same server.
-				pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 8*s.smtpTimeout+s.timeout)
+			// run probes within ctx: the wait for a probe slot ends with it
+			// (or after one probe's time), then the probe has its own.
+			run := func(ctx context.Context) SMTPResult {
+				if !s.acquireSMTP(ctx, budget) {
+					return SMTPResult{Incomplete: true, Errors: []string{"not probed: too many mail servers were being probed at once"}}
+				}
+				defer s.releaseSMTP()
+				pctx, cancel := context.WithTimeout(ctx, budget)
 				defer cancel()
-				return s.prober.probe(pctx, host, port)
+				return s.prober.probeAt(pctx, pr.host, pr.port, pr.addrs.get(pctx, s.prober, pr.host))
+			}
+			failed := func(v any) SMTPResult {
+				return SMTPResult{Incomplete: true, Errors: []string{fmt.Sprintf("internal error: %v", v)}}
 			}
 			if s.useCache {
-				pr.res, pr.done = s.smtp.get(ctx, pr.key, run)
-			} else {
-				pr.res, pr.done = s.prober.probe(ctx, host, port), true
+				// Bounded by the SMTP steps, not by one domain's deadline,
+				// since other domains may wait for the same server.
+				pr.res, pr.done = s.smtp.get(ctx, pr.key, func() SMTPResult { return run(context.WithoutCancel(ctx)) }, failed)
+				return
 			}
+			if ctx.Err() != nil {
+				return
+			}
+			defer func() {
+				if v := recover(); v != nil {
+					pr.res, pr.done = failed(v), true
+				}
+			}()
+			pr.res, pr.done = run(ctx), true
 		})
 	}
 	wg.Wait()
 	p.smtp = map[string]SMTPResult{}
+	incomplete := 0
 	for _, pr := range probes {
 		if !pr.done {
-			pr.res = SMTPResult{Errors: []string{"not finished before the scan's deadline"}}
+			pr.res = SMTPResult{Incomplete: true, Errors: []string{"not finished before the scan's deadline"}}
+		}
+		if pr.res.Incomplete {
+			incomplete++
 		}
 		p.smtpKeys = append(p.smtpKeys, pr.key)
 		p.smtp[pr.key] = pr.res
@@ -366,7 +418,42 @@ func (s *Scanner) starttlsCheck(ctx context.Context, servers []string) *part {
 			p.debug = append(p.debug, "[STARTTLS] "+pr.key+": "+e)
 		}
 	}
+	if incomplete > 0 {
+		p.debug = append(p.debug, fmt.Sprintf("[STARTTLS] %d of %d mail server ports not checked, left out of the SMTP and STARTTLS columns", incomplete, len(probes)))
+	}
+	if untested > 0 {
+		p.debug = append(p.debug, fmt.Sprintf("[STARTTLS] %d more mail servers not tested", untested))
+	}
 	return p
+}
+
+// acquireSMTP takes a slot of the run-wide bound of SMTP probes, waiting
+// while ctx lasts and at most wait.
+func (s *Scanner) acquireSMTP(ctx context.Context, wait time.Duration) bool {
+	if s.smtpSem == nil {
+		return true
+	}
+	select {
+	case s.smtpSem <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case s.smtpSem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return false
+	}
+}
+
+func (s *Scanner) releaseSMTP() {
+	if s.smtpSem != nil {
+		<-s.smtpSem
+	}
 }
 
 // spfCheck is spf_scan, with the record evaluated by an RFC 7208

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // SMTPResult is what one mail server said on one port.
@@ -40,7 +42,15 @@ type SMTPResult struct {
 	// given credit for SMTP and STARTTLS as trustymail did.
 	Credited bool     `json:"credited,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
+	// Incomplete: no finished probe (not finished before the scan's
+	// deadline, not started, or failed internally). Such a result is never
+	// kept in the run's cache, and the columns treat its host:port as
+	// unknown.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
+
+// keep says whether the run's cache may keep r for later domains.
+func (r SMTPResult) keep() bool { return !r.Incomplete }
 
 // maxSMTPRead bounds what one probe reads from a server (greeting, EHLO
 // reply, TLS handshake): a hostile server cannot make a probe use more.
@@ -56,10 +66,65 @@ type smtpProber struct {
 	dials     atomic.Int64 // connections attempted, for benchmarks
 }
 
+// hostAddrs is what a mail server's name resolves to.
+type hostAddrs struct {
+	v4    []net.IP
+	hasV6 bool // no IPv4 address, and IPv6 ones
+	err   error
+}
+
+// resolve looks up host's addresses. An MX host that is an address
+// literal ("192.0.2.1", "[2001:db8::1]") is that address, as the
+// original's getaddrinfo took it: an IPv4 literal is probed directly, an
+// IPv6 literal is a host without an IPv4 address.
+func (p *smtpProber) resolve(ctx context.Context, host string) hostAddrs {
+	if a, ok := addrLiteral(host); ok {
+		if a.Is4() {
+			return hostAddrs{v4: []net.IP{net.IP(a.AsSlice())}}
+		}
+		return hostAddrs{hasV6: true}
+	}
+	if p.res == nil {
+		return hostAddrs{err: errors.New("no resolver")}
+	}
+	v4, hasV6, err := p.res.hostAddrs(ctx, host)
+	return hostAddrs{v4: v4, hasV6: hasV6, err: err}
+}
+
+// addrLiteral parses an IP address literal, with or without brackets
+// (IPv4-mapped IPv6 addresses are IPv4).
+func addrLiteral(host string) (netip.Addr, bool) {
+	h := host
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// lazyAddrs resolves one host once for all of its ports.
+type lazyAddrs struct {
+	once  sync.Once
+	addrs hostAddrs
+}
+
+func (l *lazyAddrs) get(ctx context.Context, p *smtpProber, host string) hostAddrs {
+	l.once.Do(func() { l.addrs = p.resolve(ctx, host) })
+	return l.addrs
+}
+
 // probe checks host:port. It never fails: what went wrong is in Errors.
 func (p *smtpProber) probe(ctx context.Context, host string, port int) SMTPResult {
+	return p.probeAt(ctx, host, port, p.resolve(ctx, host))
+}
+
+// probeAt is probe with host's addresses known.
+func (p *smtpProber) probeAt(ctx context.Context, host string, port int, addrs hostAddrs) SMTPResult {
 	var r SMTPResult
-	v4, hasV6, err := p.res.hostAddrs(ctx, host)
+	v4, hasV6, err := addrs.v4, addrs.hasV6, addrs.err
 	if len(v4) == 0 {
 		if hasV6 {
 			// trustymail's "give them credit" for IPv6-only servers, which
@@ -119,16 +184,17 @@ func (p *smtpProber) plain(ctx context.Context, host, addr string) SMTPResult {
 			return r
 		}
 		if code, msg, err := tp.ReadResponse(0); err != nil || code != 220 {
+			what := errText(err)
 			if err == nil {
-				err = fmt.Errorf("%d %s", code, msg)
+				what = fmt.Sprintf("%d %s", code, firstLine(msg))
 			}
-			r.Errors = append(r.Errors, fmt.Sprintf("STARTTLS refused: %v", err))
+			r.Errors = append(r.Errors, "STARTTLS refused: "+what)
 			return r
 		}
 		tc := tls.Client(lc, p.tlsConfig(host))
 		p.deadline(conn)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			r.Errors = append(r.Errors, fmt.Sprintf("STARTTLS handshake: %v", err))
+			r.Errors = append(r.Errors, "STARTTLS handshake: "+errText(err))
 			return r
 		}
 		p.judge(tc, host, &r)
@@ -161,7 +227,7 @@ func (p *smtpProber) implicit(ctx context.Context, host, addr string) (r SMTPRes
 		if !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 			r.Listening = true // it answered, with TLS we could not agree on
 		}
-		r.Errors = append(r.Errors, fmt.Sprintf("implicit TLS handshake: %v", err))
+		r.Errors = append(r.Errors, "implicit TLS handshake: "+errText(err))
 		return r, false
 	}
 	r.ImplicitTLS = true
@@ -199,7 +265,7 @@ func (p *smtpProber) session(conn net.Conn, tp *textproto.Conn, r *SMTPResult) (
 			// Something other than SMTP answered: listening, no SMTP.
 			r.Listening = true
 		}
-		r.Errors = append(r.Errors, fmt.Sprintf("greeting: %v", err))
+		r.Errors = append(r.Errors, "greeting: "+errText(err))
 		return nil, err
 	}
 	r.Listening = true
@@ -217,7 +283,7 @@ func (p *smtpProber) session(conn net.Conn, tp *textproto.Conn, r *SMTPResult) (
 	}
 	code, msg, err = tp.ReadResponse(0)
 	if err != nil {
-		r.Errors = append(r.Errors, fmt.Sprintf("EHLO: %v", err))
+		r.Errors = append(r.Errors, "EHLO: "+errText(err))
 		return nil, err
 	}
 	if code/100 == 2 {
@@ -242,7 +308,7 @@ func (p *smtpProber) session(conn net.Conn, tp *textproto.Conn, r *SMTPResult) (
 	}
 	code, msg, err = tp.ReadResponse(0)
 	if err != nil {
-		r.Errors = append(r.Errors, fmt.Sprintf("HELO: %v", err))
+		r.Errors = append(r.Errors, "HELO: "+errText(err))
 		return nil, err
 	}
 	if code/100 != 2 {
@@ -253,11 +319,38 @@ func (p *smtpProber) session(conn net.Conn, tp *textproto.Conn, r *SMTPResult) (
 	return map[string]bool{}, nil
 }
 
+// maxServerText bounds the server's text quoted in an error.
+const maxServerText = 200
+
+// firstLine is the first line of a server's reply text, at most
+// maxServerText bytes of it.
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+		s = s[:i]
 	}
-	return s
+	return clip(s)
+}
+
+// clip cuts s to maxServerText bytes (on a character boundary, marking
+// the cut) and replaces invalid UTF-8.
+func clip(s string) string {
+	if len(s) > maxServerText {
+		cut := maxServerText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// errText is an error's text for Errors; errors of reading replies quote
+// the server's line, which is clipped.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return clip(err.Error())
 }
 
 func (p *smtpProber) deadline(conn net.Conn) { conn.SetDeadline(time.Now().Add(p.timeout)) }
@@ -306,7 +399,8 @@ func (p *smtpProber) judge(tc *tls.Conn, host string, r *SMTPResult) {
 			// Without the clock readings, so that rows compare across runs.
 			err = errors.New("x509: certificate has expired or is not yet valid")
 		}
-		r.Errors = append(r.Errors, fmt.Sprintf("certificate: %v", err))
+		// A host name error lists the certificate's names: clipped.
+		r.Errors = append(r.Errors, "certificate: "+errText(err))
 		return
 	}
 	r.CertValid = true
@@ -370,11 +464,16 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// cacheable is a value of the run's caches: keep says whether it may be
+// kept for later callers (placeholders and failures may not).
+type cacheable interface{ keep() bool }
+
 // memo runs a function once per key and shares its value with every
 // concurrent and later caller (the per-run SMTP and base-domain caches).
-// It holds at most memoMax keys: past that it starts over, which costs
-// repeated work, never wrong answers.
-type memo[V any] struct {
+// Values that may not be kept go to the callers waiting for them, and the
+// next caller computes again. It holds at most memoMax keys: past that it
+// starts over, which costs repeated work, never wrong answers.
+type memo[V cacheable] struct {
 	mu sync.Mutex
 	m  map[string]*memoEntry[V]
 }
@@ -386,26 +485,27 @@ type memoEntry[V any] struct {
 	v    V
 }
 
-// get returns key's value, computing it with fn on first use. A caller
-// whose ctx ends stops waiting (ok false); the computation goes on for the
-// others.
-func (c *memo[V]) get(ctx context.Context, key string, fn func() V) (v V, ok bool) {
+// get returns key's value, computing it with fn on first use; a panic of
+// fn becomes the value failed gives (the zero value when failed is nil).
+// A caller whose ctx ends stops waiting (ok false) and the computation
+// goes on for the others; a caller whose ctx has already ended starts
+// nothing.
+func (c *memo[V]) get(ctx context.Context, key string, fn func() V, failed func(any) V) (v V, ok bool) {
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= memoMax {
 		c.m = map[string]*memoEntry[V]{}
 	}
 	e, found := c.m[key]
 	if !found {
+		if ctx.Err() != nil {
+			c.mu.Unlock()
+			return v, false
+		}
 		e = &memoEntry[V]{done: make(chan struct{})}
 		c.m[key] = e
-		c.mu.Unlock()
-		go func() {
-			e.v = fn()
-			close(e.done)
-		}()
-	} else {
-		c.mu.Unlock()
+		go c.run(key, e, fn, failed)
 	}
+	c.mu.Unlock()
 	select {
 	case <-e.done:
 		return e.v, true
@@ -414,9 +514,35 @@ func (c *memo[V]) get(ctx context.Context, key string, fn func() V) (v V, ok boo
 	}
 }
 
+func (c *memo[V]) run(key string, e *memoEntry[V], fn func() V, failed func(any) V) {
+	var v V
+	panicked := false
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = true
+			var zero V
+			v = zero
+			if failed != nil {
+				v = failed(p)
+			}
+		}
+		c.mu.Lock()
+		if (panicked || !v.keep()) && c.m[key] == e {
+			delete(c.m, key)
+		}
+		e.v = v
+		close(e.done)
+		c.mu.Unlock()
+	}()
+	v = fn()
+}
+
 // put stores a value computed elsewhere (a result from Lambda), unless the
-// key is known.
+// key is known or the value may not be kept.
 func (c *memo[V]) put(key string, v V) {
+	if !v.keep() {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= memoMax {
@@ -430,7 +556,7 @@ func (c *memo[V]) put(key string, v V) {
 	c.m[key] = e
 }
 
-// peek returns a finished value.
+// peek returns a finished value that may be kept.
 func (c *memo[V]) peek(key string) (V, bool) {
 	c.mu.Lock()
 	e, found := c.m[key]
@@ -441,6 +567,9 @@ func (c *memo[V]) peek(key string) (V, bool) {
 	}
 	select {
 	case <-e.done:
+		if !e.v.keep() {
+			return zero, false
+		}
 		return e.v, true
 	default:
 		return zero, false

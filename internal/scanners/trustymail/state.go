@@ -64,6 +64,10 @@ type domainState struct {
 	syntax, debug []string
 }
 
+// keep says whether the base-domain cache may keep st (nil: a lookup that
+// failed internally).
+func (st *domainState) keep() bool { return st != nil }
+
 func (st *domainState) apply(p *part) {
 	st.debug = append(st.debug, p.debug...)
 	st.syntax = append(st.syntax, p.syntax...)
@@ -109,9 +113,18 @@ func (st *domainState) dnssecOfDMARC() *bool {
 	return st.dmarcDNSSEC
 }
 
+// baseNotChecked is the debug entry of a subdomain whose base domain's
+// DMARC lookup had not finished by the subdomain's deadline.
+const baseNotChecked = "[DMARC] the base domain's DMARC record was not checked in time"
+
 // result computes the row (spec/scanners.md §2.11). base is the base
-// domain's DMARC state for a subdomain, nil for a base domain.
-func (st *domainState) result(base *domainState) *Result {
+// domain's DMARC state for a subdomain, nil for a base domain, and
+// baseUnknown says that a subdomain's base domain was not checked in time:
+// then the "on Base Domain" cells are None and nothing is inherited.
+func (st *domainState) result(base *domainState, baseUnknown bool) *Result {
+	if baseUnknown {
+		base = nil
+	}
 	r := &Result{Domain: st.name, BaseDomain: st.base, Live: st.live, ValidSPF: st.validSPF}
 	if st.mailServers != nil {
 		r.MXRecord = ptr(len(st.mailServers) > 0)
@@ -125,8 +138,13 @@ func (st *domainState) result(base *domainState) *Result {
 		r.PortsTested = portsText(st.ports)
 		var smtpOK, tlsOK, negotiated, valid []string
 		allTLS, anyCandidate, allNegotiated, anyNegotiated, allValid := true, false, true, false, true
+		complete := 0
 		for _, k := range st.smtpKeys {
 			v := st.smtp[k]
+			if v.Incomplete {
+				continue // unknown: neither for nor against the domain
+			}
+			complete++
 			if v.SMTP {
 				smtpOK = append(smtpOK, k)
 				if !v.STARTTLS {
@@ -152,9 +170,11 @@ func (st *domainState) result(base *domainState) *Result {
 				}
 			}
 		}
-		r.SupportsSMTP = ptr(len(smtpOK) > 0)
+		if complete > 0 {
+			r.SupportsSMTP = ptr(len(smtpOK) > 0)
+			r.SupportsSTARTTLS = ptr(len(smtpOK) > 0 && allTLS)
+		}
 		r.SupportsSMTPResults = joined(smtpOK)
-		r.SupportsSTARTTLS = ptr(len(smtpOK) > 0 && allTLS)
 		r.SupportsSTARTTLSResults = joined(tlsOK)
 		if anyCandidate {
 			r.NegotiatesSTARTTLS = ptr(allNegotiated)
@@ -179,14 +199,16 @@ func (st *domainState) result(base *domainState) *Result {
 	r.DMARCRecordDNSSEC = st.dnssecOfDMARC()
 	r.ValidDMARC = and(r.DMARCRecord, st.validDMARC)
 	r.DMARCResults = st.dmarcText()
-	o := st
-	if base != nil {
-		o = base
+	if !baseUnknown {
+		o := st
+		if base != nil {
+			o = base
+		}
+		r.DMARCOnBase = o.hasDMARC()
+		r.DMARCOnBaseDNSSEC = o.dnssecOfDMARC()
+		r.ValidDMARCOnBase = and(o.hasDMARC(), o.validDMARC)
+		r.DMARCResultsOnBase = o.dmarcText()
 	}
-	r.DMARCOnBase = o.hasDMARC()
-	r.DMARCOnBaseDNSSEC = o.dnssecOfDMARC()
-	r.ValidDMARCOnBase = and(o.hasDMARC(), o.validDMARC)
-	r.DMARCResultsOnBase = o.dmarcText()
 
 	r.DMARCPolicy = st.policy
 	r.DMARCSubdomainPolicy = st.subPolicy
@@ -218,6 +240,10 @@ func (st *domainState) result(base *domainState) *Result {
 	r.DMARCForensicURIs = joined(ruf)
 	r.DMARCReportsAddrError = st.reportsErr
 	r.SyntaxErrors = joined(st.syntax)
-	r.DebugInfo = joined(st.debug)
+	debug := st.debug
+	if baseUnknown {
+		debug = append(debug[:len(debug):len(debug)], baseNotChecked)
+	}
+	r.DebugInfo = joined(debug)
 	return r
 }
