@@ -45,6 +45,8 @@ func newLambdaDeployCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		create                                bool
 		arch, role, function, source, profile string
+		concurrency                           int
+		onFailure                             string
 	)
 	cmd := &cobra.Command{
 		Use:   "deploy <scanner>... [flags]",
@@ -100,6 +102,7 @@ them); an update sets them again along with the code.`,
 			// One binary serves every scanner, so one build covers them all.
 			d := &awslambda.Deployer{Client: client}
 			for _, fn := range specs {
+				fn.Concurrency, fn.OnFailure = concurrency, onFailure
 				line, err := d.Deploy(ctx, fn, zip, create)
 				if err != nil {
 					return err
@@ -117,6 +120,8 @@ them); an update sets them again along with the code.`,
 	fl.StringVar(&function, "function", "task_{scanner}", "function name template")
 	fl.StringVar(&source, "source", "", "source tree to build (default: the domain-scan module at or above the working directory)")
 	fl.StringVar(&profile, "lambda-profile", "", "AWS profile to use")
+	fl.IntVar(&concurrency, "concurrency", 0, "reserved concurrency of each function: the pool of asynchronous runs (0: leave as is)")
+	fl.StringVar(&onFailure, "on-failure", "", "ARN of an S3 bucket or SQS queue for asynchronous events that failed after Lambda's retries")
 	return cmd
 }
 
@@ -212,7 +217,7 @@ func newLambdaEventCmd(stdout io.Writer) *cobra.Command {
 }
 
 func newLambdaPolicyCmd(stdout io.Writer) *cobra.Command {
-	var function, role, document string
+	var function, role, document, bucket string
 	cmd := &cobra.Command{
 		Use:   "policy [flags]",
 		Short: "Print least-privilege IAM policies for running and deploying",
@@ -226,9 +231,9 @@ func newLambdaPolicyCmd(stdout io.Writer) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			docs := map[string]json.RawMessage{
-				"user":  awslambda.UserPolicy(function, role),
+				"user":  awslambda.UserPolicy(function, role, bucket),
 				"trust": awslambda.TrustPolicy(),
-				"role":  awslambda.RolePolicy(function),
+				"role":  awslambda.RolePolicy(function, bucket),
 			}
 			var out []byte
 			switch document {
@@ -255,6 +260,7 @@ func newLambdaPolicyCmd(stdout io.Writer) *cobra.Command {
 	fl.StringVar(&function, "function", "task_{scanner}", "function name template ({scanner} becomes *)")
 	fl.StringVar(&role, "role", "", "execution role ARN that deploying may pass (default arn:aws:iam::*:role/"+awslambda.DefaultRoleName+")")
 	fl.StringVar(&document, "document", "all", "which document: all, user, trust or role")
+	fl.StringVar(&bucket, "bucket", "", "S3 bucket of --output s3://… and --async runs: adds its permissions to the user and role policies")
 	return cmd
 }
 

@@ -43,6 +43,8 @@ type LambdaAPI interface {
 	UpdateFunctionCode(context.Context, *lambda.UpdateFunctionCodeInput, ...func(*lambda.Options)) (*lambda.UpdateFunctionCodeOutput, error)
 	UpdateFunctionConfiguration(context.Context, *lambda.UpdateFunctionConfigurationInput, ...func(*lambda.Options)) (*lambda.UpdateFunctionConfigurationOutput, error)
 	GetFunction(context.Context, *lambda.GetFunctionInput, ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+	PutFunctionConcurrency(context.Context, *lambda.PutFunctionConcurrencyInput, ...func(*lambda.Options)) (*lambda.PutFunctionConcurrencyOutput, error)
+	PutFunctionEventInvokeConfig(context.Context, *lambda.PutFunctionEventInvokeConfigInput, ...func(*lambda.Options)) (*lambda.PutFunctionEventInvokeConfigOutput, error)
 }
 
 var _ LambdaAPI = (*lambda.Client)(nil)
@@ -67,6 +69,13 @@ type FunctionSpec struct {
 	Role     string // execution role ARN; needed to create, optional to update
 	Timeout  time.Duration
 	MemoryMB int
+	// Concurrency, when positive, is the function's reserved concurrency:
+	// the pool size of asynchronous runs (--async), and a cap that keeps
+	// the function from taking the account's whole concurrency.
+	Concurrency int
+	// OnFailure, when set, is the ARN of an S3 bucket or SQS queue that
+	// receives asynchronous events that failed after Lambda's retries.
+	OnFailure string
 }
 
 // NewFunctionSpec derives a scanner's function from its Info. The name
@@ -176,6 +185,9 @@ func (d *Deployer) Deploy(ctx context.Context, fn FunctionSpec, zip []byte, crea
 		if err != nil {
 			return "", err
 		}
+		if err := d.asyncSettings(ctx, fn); err != nil {
+			return "", err
+		}
 		return summary(fn.Name, "created", out.Configuration), nil
 	}
 
@@ -213,7 +225,33 @@ func (d *Deployer) Deploy(ctx context.Context, fn FunctionSpec, zip []byte, crea
 	if err != nil {
 		return "", err
 	}
+	if err := d.asyncSettings(ctx, fn); err != nil {
+		return "", err
+	}
 	return summary(fn.Name, "updated", out.Configuration), nil
+}
+
+// asyncSettings sets the reserved concurrency and the on-failure
+// destination of asynchronous invocations, when asked for.
+func (d *Deployer) asyncSettings(ctx context.Context, fn FunctionSpec) error {
+	if fn.Concurrency > 0 {
+		_, err := d.Client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
+			FunctionName: aws.String(fn.Name), ReservedConcurrentExecutions: aws.Int32(int32(fn.Concurrency))})
+		if err != nil {
+			return fmt.Errorf("set reserved concurrency of %s: %w", fn.Name, err)
+		}
+	}
+	if fn.OnFailure != "" {
+		_, err := d.Client.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+			FunctionName:         aws.String(fn.Name),
+			MaximumRetryAttempts: aws.Int32(2),
+			DestinationConfig:    &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(fn.OnFailure)}},
+		})
+		if err != nil {
+			return fmt.Errorf("set the on-failure destination of %s: %w", fn.Name, err)
+		}
+	}
+	return nil
 }
 
 // Configure sets only fn's timeout and memory (and role when given), the

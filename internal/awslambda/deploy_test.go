@@ -63,6 +63,11 @@ func (f *deployServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.calls = append(f.calls, deployCall{r.Method, r.URL.Path, body})
 
+	if r.Method == http.MethodPut && (strings.HasPrefix(r.URL.Path, "/2017-10-31/functions/") && strings.HasSuffix(r.URL.Path, "/concurrency") ||
+		strings.HasPrefix(r.URL.Path, "/2019-09-25/functions/") && strings.HasSuffix(r.URL.Path, "/event-invoke-config")) {
+		deployJSON(w, http.StatusOK, body)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, deployBase)
 	if !ok {
 		http.NotFound(w, r)
@@ -407,6 +412,35 @@ func TestDeployUpdate(t *testing.T) {
 		if conf[k] != want {
 			t.Errorf("UpdateFunctionConfiguration %s = %v, want %v", k, conf[k], want)
 		}
+	}
+}
+
+// TestDeployAsyncSettings: --concurrency and --on-failure become the
+// reserved concurrency and the asynchronous on-failure destination, after
+// the code and configuration.
+func TestDeployAsyncSettings(t *testing.T) {
+	fake := newDeployServer()
+	fake.fns["task_noop"] = map[string]any{"FunctionName": "task_noop", "State": "Active", "LastUpdateStatus": "Successful"}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	deployTestEnv(t, srv.URL)
+	d := testDeployer(t)
+	fn := NewFunctionSpec(scan.Info{Name: "noop", Lambda: true}, "task_{scanner}", "arm64", "")
+	fn.Concurrency, fn.OnFailure = 1000, "arn:aws:s3:::failed-events"
+	if _, err := d.Deploy(context.Background(), fn, []byte("zip"), false); err != nil {
+		t.Fatal(err)
+	}
+	seq := fake.sequence()
+	n := len(seq)
+	if n < 2 || seq[n-2] != "PUT /2017-10-31/functions/task_noop/concurrency" || seq[n-1] != "PUT /2019-09-25/functions/task_noop/event-invoke-config" {
+		t.Fatalf("calls end with %v", seq[max(0, n-3):])
+	}
+	if got := fake.call(n - 2).Body["ReservedConcurrentExecutions"]; got != 1000.0 {
+		t.Errorf("reserved concurrency %v", got)
+	}
+	dest := fake.call(n - 1).Body["DestinationConfig"].(map[string]any)["OnFailure"].(map[string]any)["Destination"]
+	if dest != "arn:aws:s3:::failed-events" || fake.call(n - 1).Body["MaximumRetryAttempts"] != 2.0 {
+		t.Errorf("event invoke config %v", fake.call(n-1).Body)
 	}
 }
 

@@ -72,9 +72,9 @@ func TestTestEventRoundTrip(t *testing.T) {
 
 func TestPolicies(t *testing.T) {
 	for name, doc := range map[string]json.RawMessage{
-		"user":  UserPolicy("task_{scanner}", ""),
+		"user":  UserPolicy("task_{scanner}", "", "results-bucket"),
 		"trust": TrustPolicy(),
-		"role":  RolePolicy("task_{scanner}"),
+		"role":  RolePolicy("task_{scanner}", "results-bucket"),
 	} {
 		var p policyDocument
 		if err := json.Unmarshal(doc, &p); err != nil || p.Version != "2012-10-17" || len(p.Statement) == 0 {
@@ -89,7 +89,7 @@ func TestPolicies(t *testing.T) {
 		}
 	}
 	var p policyDocument
-	_ = json.Unmarshal(UserPolicy("scan-{scanner}", "arn:aws:iam::1:role/r"), &p)
+	_ = json.Unmarshal(UserPolicy("scan-{scanner}", "arn:aws:iam::1:role/r", ""), &p)
 	if p.Statement[0].Resource[0] != "arn:aws:lambda:*:*:function:scan-*" || p.Statement[2].Resource[0] != "arn:aws:iam::1:role/r" {
 		t.Errorf("user policy resources: %+v", p.Statement)
 	}

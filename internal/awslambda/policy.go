@@ -48,14 +48,16 @@ func marshalPolicy(p policyDocument) json.RawMessage {
 // (`scan --lambda`), and deploying them. PassRole is limited to the
 // execution role and to Lambda, so the user cannot hand that role to
 // anything else. roleARN "" means arn:aws:iam::*:role/DefaultRoleName.
-func UserPolicy(nameTemplate, roleARN string) json.RawMessage {
+// With a bucket, the user may also read, write and list it (--output
+// s3://bucket/…, --async, collect).
+func UserPolicy(nameTemplate, roleARN, bucket string) json.RawMessage {
 	fns := "arn:aws:lambda:*:*:function:" + functionPattern(nameTemplate)
 	if roleARN == "" {
 		roleARN = "arn:aws:iam::*:role/" + DefaultRoleName
 	}
 	return marshalPolicy(policyDocument{
 		Version: "2012-10-17",
-		Statement: []policyStatement{
+		Statement: append([]policyStatement{
 			{
 				Sid:      "ScanWithLambda",
 				Effect:   "Allow",
@@ -70,6 +72,8 @@ func UserPolicy(nameTemplate, roleARN string) json.RawMessage {
 					"lambda:GetFunction",
 					"lambda:UpdateFunctionCode",
 					"lambda:UpdateFunctionConfiguration",
+					"lambda:PutFunctionConcurrency",
+					"lambda:PutFunctionEventInvokeConfig",
 				},
 				Resource: []string{fns},
 			},
@@ -80,8 +84,20 @@ func UserPolicy(nameTemplate, roleARN string) json.RawMessage {
 				Resource:  []string{roleARN},
 				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
 			},
-		},
+		}, bucketStatements(bucket, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, true)...),
 	})
+}
+
+// bucketStatements grant actions on a bucket's objects (and listing it).
+func bucketStatements(bucket string, actions []string, list bool) []policyStatement {
+	if bucket == "" {
+		return nil
+	}
+	out := []policyStatement{{Sid: "ResultsObjects", Effect: "Allow", Action: actions, Resource: []string{"arn:aws:s3:::" + bucket + "/*"}}}
+	if list {
+		out = append(out, policyStatement{Sid: "ListResults", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{"arn:aws:s3:::" + bucket}})
+	}
+	return out
 }
 
 // TrustPolicy lets Lambda assume the execution role.
@@ -96,13 +112,15 @@ func TrustPolicy() json.RawMessage {
 	})
 }
 
-// RolePolicy is the execution role's permissions: the functions only
-// write their logs (scans reach the internet without AWS permissions).
-func RolePolicy(nameTemplate string) json.RawMessage {
+// RolePolicy is the execution role's permissions: the functions write
+// their logs (scans reach the internet without AWS permissions) and, with a
+// bucket, the results of asynchronous batches (and failed events, when the
+// on-failure destination is that bucket).
+func RolePolicy(nameTemplate, bucket string) json.RawMessage {
 	group := "arn:aws:logs:*:*:log-group:/aws/lambda/" + functionPattern(nameTemplate)
 	return marshalPolicy(policyDocument{
 		Version: "2012-10-17",
-		Statement: []policyStatement{
+		Statement: append([]policyStatement{
 			{
 				Sid:      "CreateLogGroup",
 				Effect:   "Allow",
@@ -115,6 +133,6 @@ func RolePolicy(nameTemplate string) json.RawMessage {
 				Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 				Resource: []string{group + ":log-stream:*"},
 			},
-		},
+		}, bucketStatements(bucket, []string{"s3:PutObject"}, false)...),
 	})
 }

@@ -174,7 +174,9 @@ type prepared struct {
 // looks up the domain's MX hosts locally and sends the results the run
 // already has for them. Local runs share one cache and need nothing.
 func (s *Scanner) Prepare(ctx context.Context, t scan.Target, _ scan.Lookup) (json.RawMessage, error) {
-	if !s.remote || !s.useCache || s.res == nil {
+	// Nothing known yet (always so in an asynchronous run, where no
+	// result comes back): no MX lookup.
+	if !s.remote || !s.useCache || s.res == nil || s.smtp.empty() {
 		return nil, nil
 	}
 	msg, err := s.res.query(ctx, t.Domain, dns.TypeMX)

@@ -557,6 +557,13 @@ func (c *memo[V]) put(key string, v V) {
 }
 
 // peek returns a finished value that may be kept.
+// empty reports whether nothing is stored.
+func (c *memo[V]) empty() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m) == 0
+}
+
 func (c *memo[V]) peek(key string) (V, bool) {
 	c.mu.Lock()
 	e, found := c.m[key]
