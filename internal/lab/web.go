@@ -442,7 +442,8 @@ func (l *Lab) addPreloadHost() error {
 		IncludeSubdomains bool   `json:"include_subdomains"`
 		Mode              string `json:"mode,omitempty"`
 	}
-	var preload, pending []entry
+	// Empty lists, not null, when there are no scenarios (synthetic mode).
+	preload, pending := []entry{}, []entry{}
 	for _, sc := range l.Scenarios {
 		e := entry{Name: sc.Domain, IncludeSubdomains: !sc.PreloadNoSubdomains, Mode: "force-https"}
 		if sc.Preloaded {
