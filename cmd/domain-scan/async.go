@@ -126,6 +126,10 @@ func follow(ctx context.Context, c *asyncrun.Client, m *asyncrun.Manifest, store
 	}
 	disp.Close()
 	if err != nil {
+		if ctx.Err() != nil {
+			// The submitted batches go on in Lambda without us.
+			fmt.Fprintf(stderr, "stopped following; collect the results later with\n  domain-scan collect %s --wait\n", runURI)
+		}
 		return err
 	}
 	if detach {
