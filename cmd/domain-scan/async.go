@@ -55,7 +55,9 @@ func runAsync(ctx context.Context, cmd *cobra.Command, f *scanFlags, a asyncSetu
 		RunID: a.runID, Created: a.start, Command: a.command, BatchSize: f.lambdaBatch,
 		Bucket: bucket, Prefix: prefix, S3PathStyle: f.s3PathStyle, Meta: f.meta, Version: version,
 	}
-	m.JSONL = f.json || strings.Contains(f.format, "jsonl")
+	if m.CSV, m.JSONL, err = parseFormats(f.format, f.json); err != nil {
+		return err
+	}
 	for _, s := range a.scanners {
 		info := s.Info()
 		sp := asyncrun.ScannerSpec{Name: info.Name, Options: a.options[info.Name],
@@ -68,13 +70,18 @@ func runAsync(ctx context.Context, cmd *cobra.Command, f *scanFlags, a asyncSetu
 		m.Scanners = append(m.Scanners, sp)
 	}
 	c := asyncClient(f, a.store, a.client, byName, a.log)
+	// As any run: no results file of an earlier run stays next to this
+	// run's meta.json.
+	if err := (outputs{obj: a.store}).removeStale(ctx); err != nil {
+		return fmt.Errorf("remove old results in %s: %w", a.store, err)
+	}
 	if err := c.Start(ctx, m, a.list); err != nil {
 		return err
 	}
 	runURI := a.store.String() + "/" + m.RunID
 	fmt.Fprintf(a.stderr, "asynchronous run %s: %d domains in %d batches of %d, manifest %s/manifest.json\n",
 		m.RunID, m.Domains, m.Batches, m.BatchSize, runURI)
-	return follow(ctx, c, m, a.store, a.disp, a.stderr, asyncrun.FollowOptions{Initial: true, Detach: f.detach,
+	return follow(ctx, c, m, a.store, a.disp, a.stderr, asyncrun.FollowOptions{Detach: f.detach,
 		Deadline: deadlineOr(time.Duration(f.asyncDeadline))}, runURI, f.detach)
 }
 
@@ -126,14 +133,19 @@ func follow(ctx context.Context, c *asyncrun.Client, m *asyncrun.Manifest, store
 	}
 	disp.Close()
 	if err != nil {
-		if ctx.Err() != nil {
-			// The submitted batches go on in Lambda without us.
-			fmt.Fprintf(stderr, "stopped following; collect the results later with\n  domain-scan collect %s --wait\n", runURI)
-		}
+		// The batches already queued go on in Lambda without us; sent ones
+		// are marked, so a later collect sends exactly the rest.
+		fmt.Fprintf(stderr, "stopped following (%v); continue later with\n  domain-scan collect %s --wait\n", err, runURI)
 		return err
 	}
 	if detach {
-		fmt.Fprintf(stderr, "detached: the batches are queued in Lambda; collect the results with\n  domain-scan collect %s --wait\n", runURI)
+		notSent := 0
+		for _, ms := range missing {
+			if strings.HasPrefix(ms.Reason, "not sent") {
+				notSent++
+			}
+		}
+		fmt.Fprintf(stderr, "detached: the batches are queued in Lambda (%d more are sent by collect once their inputs are in); collect the results with\n  domain-scan collect %s --wait\n", notSent, runURI)
 		return nil
 	}
 	got, err := c.Collect(ctx, m, store)
@@ -146,16 +158,28 @@ func follow(ctx context.Context, c *asyncrun.Client, m *asyncrun.Manifest, store
 			sp.Name, ct.Domains, ct.OK, ct.Failed, ct.Timeout, ct.Skipped, ct.Missing)
 	}
 	fmt.Fprintf(stderr, "results in %s/results/\n", store)
-	if len(missing) == 0 {
-		missing = got.Missing
+	if len(got.Missing) == 0 {
+		return nil
 	}
-	if len(missing) > 0 {
-		for _, ms := range missing {
-			fmt.Fprintf(stderr, "missing: %s batch %d (%d domains: %s)\n", ms.Scanner, ms.Batch, len(ms.Domains), preview(ms.Domains))
+	// Collect's view decides (a batch may have arrived since Follow
+	// returned); Follow's says why the others are missing.
+	why := map[string]string{}
+	for _, ms := range missing {
+		why[fmt.Sprint(ms.Scanner, ms.Batch)] = ms.Reason
+	}
+	for i, ms := range got.Missing {
+		if i == 10 {
+			fmt.Fprintf(stderr, "… and %d more missing batches\n", len(got.Missing)-i)
+			break
 		}
-		return fmt.Errorf("%d batches never arrived; resubmit them with: domain-scan collect %s --resubmit --wait", len(missing), runURI)
+		doms, _ := c.BatchDomains(ctx, m.RunID, ms.Batch)
+		reason := why[fmt.Sprint(ms.Scanner, ms.Batch)]
+		if reason == "" {
+			reason = ms.Reason
+		}
+		fmt.Fprintf(stderr, "missing: %s batch %d (%s; %d domains: %s)\n", ms.Scanner, ms.Batch, reason, len(doms), preview(doms))
 	}
-	return nil
+	return fmt.Errorf("%d batches have no results (their domains have failed rows); resubmit them with: domain-scan collect %s --resubmit --wait", len(got.Missing), runURI)
 }
 
 func preview(d []string) string {
@@ -169,7 +193,7 @@ func preview(d []string) string {
 func newCollectCmd(stderr io.Writer) *cobra.Command {
 	var wait, resubmit, quiet, pathStyle, serial bool
 	var deadline secondsOrDuration
-	var profile string
+	var profile, outFlag string
 	var rateFlag float64
 	cmd := &cobra.Command{
 		Use:   "collect s3://bucket/prefix/<run-id>",
@@ -189,8 +213,11 @@ written idempotently, so nothing is ever counted twice).`,
 			}
 			base, runID := loc[:i], loc[i+1:]
 			var ps *bool
-			if pathStyle {
+			if cmd.Flags().Changed("s3-path-style") {
 				ps = &pathStyle
+			}
+			if rateFlag <= 0 {
+				return usagef("--async-rate must be positive, got %g", rateFlag)
 			}
 			ctx := cmd.Context()
 			store, err := objstore.NewS3(ctx, base, objstore.S3Options{Profile: profile, PathStyle: ps})
@@ -215,7 +242,7 @@ written idempotently, so nothing is ever counted twice).`,
 					return err
 				}
 			}
-			var client asyncrun.InvokeAPI
+			var client asyncrun.InvokeAPI // nil: collect sends nothing
 			if wait || resubmit {
 				lc, err := awslambda.NewClient(ctx, profile, 16)
 				if err != nil {
@@ -231,20 +258,27 @@ written idempotently, so nothing is ever counted twice).`,
 				mode = progress.Off
 			}
 			disp := progress.New(stderr, mode, 5*time.Second)
-			o := asyncrun.FollowOptions{Resubmit: resubmit, Deadline: deadlineOr(time.Duration(deadline))}
-			if !wait && !resubmit {
-				o.Deadline = time.Nanosecond // look once
+			o := asyncrun.FollowOptions{Resubmit: resubmit, NoSubmit: !wait && !resubmit}
+			if wait {
+				o.Deadline = deadlineOr(time.Duration(deadline))
 			}
-			return follow(ctx, c, m, store, disp, stderr, o, loc, false)
+			out := objstore.Store(store)
+			if outFlag != "" {
+				if out, err = objstore.Open(ctx, outFlag, objstore.S3Options{Profile: profile, PathStyle: ps}); err != nil {
+					return usageError{err}
+				}
+			}
+			return follow(ctx, c, m, out, disp, stderr, o, loc, false)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&wait, "wait", false, "wait for missing batches (up to --deadline), submitting dependent batches as their inputs arrive")
-	fl.BoolVar(&resubmit, "resubmit", false, "send every batch that has no results yet again")
+	fl.BoolVar(&resubmit, "resubmit", false, "send every batch that has no results yet again (then look once, or wait with --wait)")
+	fl.StringVar(&outFlag, "output", "", "where results/ go: a directory or s3://bucket/prefix/ (default: next to the run)")
 	fl.Var(&deadline, "deadline", "how long --wait waits (default 2h)")
 	fl.StringVar(&profile, "lambda-profile", "", "AWS profile for S3 and Lambda")
 	fl.BoolVar(&pathStyle, "s3-path-style", false, "path-style S3 addressing")
-	fl.Float64Var(&rateFlag, "async-rate", 50, "invocations submitted per second at most")
+	fl.Float64Var(&rateFlag, "async-rate", 200, "invocations submitted per second at most")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress")
 	fl.BoolVar(&serial, "serial", false, "send one invocation at a time")
 	return cmd

@@ -116,7 +116,7 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl.BoolVar(&f.async, "async", false, "with --lambda and an s3:// --output: submit batches as asynchronous invocations that write their results to S3")
 	fl.BoolVar(&f.detach, "detach", false, "with --async: return once the batches are submitted; `domain-scan collect` finishes the run")
 	fl.Var(&f.asyncDeadline, "async-deadline", "with --async: how long to wait for every batch before reporting the missing ones (seconds or a duration)")
-	fl.Float64Var(&f.asyncRate, "async-rate", 50, "with --async: invocations submitted per second at most")
+	fl.Float64Var(&f.asyncRate, "async-rate", 200, "with --async: invocations submitted per second at most (the pool fills to rate × batch duration)")
 
 	// Every scanner's own flags are known up front, so one parse handles all
 	// and a typo is an error instead of being ignored.
@@ -182,7 +182,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	if toS3 && f.sort {
 		return usagef("--sort needs a local --output (it sorts on disk); S3 results are written in completion order")
 	}
-	if f.s3PathStyle && !toS3 {
+	if cmd.Flags().Changed("s3-path-style") && !toS3 {
 		return usagef("--s3-path-style needs an s3:// --output")
 	}
 	if f.async {
@@ -196,6 +196,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		}
 		if !cmd.Flags().Changed("lambda-batch") {
 			f.lambdaBatch = 50
+		}
+		if f.asyncRate <= 0 {
+			return usagef("--async-rate must be positive, got %g", f.asyncRate)
 		}
 		if f.cache {
 			return usagef("--cache does not apply to --async runs")
@@ -270,7 +273,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		// Results, cache objects and meta.json go to S3; only the input
 		// spool and downloads use a private work directory.
 		var pathStyle *bool
-		if f.s3PathStyle {
+		if cmd.Flags().Changed("s3-path-style") {
 			pathStyle = &f.s3PathStyle
 		}
 		if obj, err = objstore.NewS3(cmd.Context(), f.output, objstore.S3Options{Profile: f.lambdaProfile, PathStyle: pathStyle}); err != nil {
@@ -418,10 +421,10 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 	}
 
 	if f.async {
-		return runAsync(ctx, cmd, f, asyncSetup{
+		return interrupted(runAsync(ctx, cmd, f, asyncSetup{
 			command: command, runID: runID, start: start, scanners: scanners, options: options,
 			store: obj, client: lambdaClient, log: log, disp: disp, list: list, stderr: stderr,
-		})
+		}))
 	}
 	if err := out.removeStale(ctx); err != nil {
 		return fmt.Errorf("remove old results in %s: %w", obj, err)

@@ -52,6 +52,7 @@ type Manifest struct {
 	Prefix      string `json:"prefix"`
 	S3PathStyle bool   `json:"s3_path_style,omitempty"`
 	Meta        bool   `json:"meta,omitempty"`
+	CSV         bool   `json:"csv"`
 	JSONL       bool   `json:"jsonl,omitempty"`
 	Version     string `json:"version,omitempty"`
 }
@@ -71,6 +72,13 @@ func batchKey(run string, n int) string {
 }
 func resultKey(run, scanner string, n int) string {
 	return fmt.Sprintf("%s/%s/%06d.jsonl", run, scanner, n)
+}
+
+// sentKey marks a batch as submitted, so that a later client (collect
+// --wait, after --detach or an interrupt) knows which batches still need
+// sending.
+func sentKey(run, scanner string, n int) string {
+	return fmt.Sprintf("%s/sent/%s/%06d", run, scanner, n)
 }
 
 // maxObject bounds what is read back of one batch object.
@@ -117,15 +125,39 @@ func (c *Client) Start(ctx context.Context, m *Manifest, src Source) error {
 	if m.BatchSize < 1 {
 		return errors.New("asyncrun: batch size must be at least 1")
 	}
+	// Batches go up 16 at a time: a million domains are 20,000 objects.
+	type put struct {
+		n    int
+		data []byte
+	}
+	puts := make(chan put)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var putErr error
+	for range 16 {
+		wg.Go(func() {
+			for p := range puts {
+				if err := c.Store.Put(ctx, batchKey(m.RunID, p.n), p.data); err != nil {
+					mu.Lock()
+					putErr = errors.Join(putErr, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return putErr != nil
+	}
 	n := 0
 	var buf bytes.Buffer
-	var putErr error
 	flush := func() {
-		if buf.Len() == 0 || putErr != nil {
+		if buf.Len() == 0 {
 			return
 		}
 		n++
-		putErr = c.Store.Put(ctx, batchKey(m.RunID, n), buf.Bytes())
+		puts <- put{n, bytes.Clone(buf.Bytes())}
 		buf.Reset()
 	}
 	count := 0
@@ -135,9 +167,11 @@ func (c *Client) Start(ctx context.Context, m *Manifest, src Source) error {
 		if count++; count%m.BatchSize == 0 {
 			flush()
 		}
-		return putErr == nil && ctx.Err() == nil
+		return !failed() && ctx.Err() == nil
 	})
 	flush()
+	close(puts)
+	wg.Wait()
 	if err = errors.Join(err, putErr, ctx.Err()); err != nil {
 		return fmt.Errorf("write the run's batches: %w", err)
 	}
@@ -189,10 +223,18 @@ func (c *Client) batchDomains(ctx context.Context, run string, n int) ([]string,
 
 // done lists the batches of scanner that have results.
 func (c *Client) done(ctx context.Context, run, scanner string) (map[int]bool, error) {
+	return c.numbered(ctx, run+"/"+scanner+"/", ".jsonl")
+}
+
+// sent lists the batches of scanner marked as submitted.
+func (c *Client) sent(ctx context.Context, run, scanner string) (map[int]bool, error) {
+	return c.numbered(ctx, run+"/sent/"+scanner+"/", "")
+}
+
+func (c *Client) numbered(ctx context.Context, prefix, suffix string) (map[int]bool, error) {
 	out := map[int]bool{}
-	prefix := run + "/" + scanner + "/"
 	err := c.Store.List(ctx, prefix, func(k string) error {
-		name, ok := strings.CutSuffix(strings.TrimPrefix(k, prefix), ".jsonl")
+		name, ok := strings.CutSuffix(strings.TrimPrefix(k, prefix), suffix)
 		if n, err := strconv.Atoi(name); ok && err == nil {
 			out[n] = true
 		}
@@ -239,7 +281,13 @@ func (c *Client) submit(ctx context.Context, m *Manifest, sp ScannerSpec, n int)
 					req.Skip = append(req.Skip, d)
 					continue
 				} else if err != nil {
-					return fmt.Errorf("prepare %s for %s: %w", d, sp.Name, err)
+					// That domain's failed row, as in a local run; the
+					// batch goes on.
+					if req.Fail == nil {
+						req.Fail = map[string]string{}
+					}
+					req.Fail[d] = "prepare: " + err.Error()
+					continue
 				}
 				if len(in) > 0 {
 					if req.Inputs == nil {
@@ -258,7 +306,10 @@ func (c *Client) submit(ctx context.Context, m *Manifest, sp ScannerSpec, n int)
 		return fmt.Errorf("batch %d of %s is a %d-byte event, over Lambda's %d-byte limit for asynchronous events: use a smaller --lambda-batch",
 			n, sp.Name, len(payload), maxEventPayload)
 	}
-	return c.invoke(ctx, sp.Function, payload)
+	if err := c.invoke(ctx, sp.Function, payload); err != nil {
+		return err
+	}
+	return c.Store.Put(ctx, sentKey(m.RunID, sp.Name, n), nil)
 }
 
 // maxEventPayload is Lambda's limit for an asynchronous event (256 KB).
@@ -342,56 +393,70 @@ func (c *Client) readBatch(ctx context.Context, run, scanner string, n int) ([]a
 
 // FollowOptions control Follow.
 type FollowOptions struct {
-	// Initial: a new run, whose batches are all still to be sent. When
-	// false (a resumed run), batches of independent scanners are assumed
-	// queued by the client that started the run.
-	Initial bool
-	// Resubmit sends every batch that has no results yet, once.
+	// NoSubmit only looks: nothing is sent (plain collect).
+	NoSubmit bool
+	// Resubmit sends every batch that has no results yet once more, even
+	// if it was sent before.
 	Resubmit bool
-	// Detach returns once every batch that can be sent now has been sent.
+	// Detach returns once every batch that can be sent now has been tried.
 	Detach bool
-	// Deadline bounds the wait for results (0: no bound).
+	// Deadline bounds the wait for results (0: look once).
 	Deadline time.Duration
 }
 
-// Missing is a batch that did not arrive.
+// Missing is a batch without results. Its domains are in its batch object
+// (BatchDomains).
 type Missing struct {
 	Scanner string
 	Batch   int
-	Domains []string
+	// Reason is why: not arrived by the deadline, not sent (and why), or
+	// waiting for a dependency's batch.
+	Reason string
 }
 
 // maxSubmitFailures bounds the attempts to send one batch.
 const maxSubmitFailures = 5
 
+// maxListFailures bounds consecutive failed polls before Follow gives up.
+const maxListFailures = 10
+
 // batchState is what the client knows of one scanner's batch.
 type batchState struct {
 	sent, arrived bool
 	failures      int
+	lastErr       string
 }
 
-// Follow submits batches and waits for their results, submitting a
-// dependent scanner's batch as soon as its dependencies' results for the
-// same batch are in. It returns the batches still missing at the deadline
-// (or, detached, nothing).
+// Follow submits the batches not yet sent (a batch is marked sent in S3
+// once Lambda has queued it, so a later client resumes exactly), and waits
+// for results, submitting a dependent scanner's batch as soon as its
+// dependencies' results for the same batch are in. It returns when every
+// batch has arrived, when nothing more can arrive (batches given up after
+// repeated send failures), at the deadline, or — detached — after one
+// round of sending; it returns the batches without results.
 func (c *Client) Follow(ctx context.Context, m *Manifest, o FollowOptions) ([]Missing, error) {
-	limiter := rate.NewLimiter(rate.Limit(max(c.Rate, 1)), max(1, int(c.Rate)))
+	if c.Lambda == nil {
+		o.NoSubmit = true
+	}
+	limiter := rate.NewLimiter(rate.Limit(max(c.Rate, 0.1)), max(1, int(c.Rate)))
 	subs := max(c.Submitters, 1)
 	state := map[string][]batchState{}
 	for _, sp := range m.Scanners {
 		state[sp.Name] = make([]batchState, m.Batches+1)
-		if !o.Initial && !o.Resubmit && len(sp.DependsOn) == 0 {
-			for b := range state[sp.Name] {
+		if o.Resubmit {
+			continue
+		}
+		sent, err := c.sent(ctx, m.RunID, sp.Name)
+		if err != nil {
+			return nil, err
+		}
+		for b := range sent {
+			if b >= 1 && b <= m.Batches {
 				state[sp.Name][b].sent = true
 			}
 		}
 	}
-	var deadline <-chan time.Time
-	if o.Deadline > 0 {
-		t := time.NewTimer(o.Deadline)
-		defer t.Stop()
-		deadline = t.C
-	}
+	deadline := time.Now().Add(o.Deadline)
 	poll := c.Poll
 	if poll <= 0 {
 		poll = 5 * time.Second
@@ -400,13 +465,26 @@ func (c *Client) Follow(ctx context.Context, m *Manifest, o FollowOptions) ([]Mi
 		sp ScannerSpec
 		n  int
 	}
+	listFailures := 0
 	for {
+		// What arrived; scanners already complete, or with nothing sent,
+		// are not listed again.
+		var listErr error
 		for _, sp := range m.Scanners {
+			st := state[sp.Name]
+			complete, anySent := true, false
+			for b := 1; b <= m.Batches; b++ {
+				complete = complete && st[b].arrived
+				anySent = anySent || st[b].sent
+			}
+			if complete || (!anySent && len(sp.DependsOn) > 0 && !o.NoSubmit) {
+				continue
+			}
 			got, err := c.done(ctx, m.RunID, sp.Name)
 			if err != nil {
-				return nil, err
+				listErr = err
+				break
 			}
-			st := state[sp.Name]
 			for b := range got {
 				if b >= 1 && b <= m.Batches && !st[b].arrived {
 					st[b].arrived, st[b].sent = true, true
@@ -416,19 +494,32 @@ func (c *Client) Follow(ctx context.Context, m *Manifest, o FollowOptions) ([]Mi
 				}
 			}
 		}
+		if listErr != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if listFailures++; listFailures >= maxListFailures {
+				return nil, fmt.Errorf("list results %d times in a row: %w", listFailures, listErr)
+			}
+			c.log().Warn("listing results failed; trying again", "error", listErr)
+		} else {
+			listFailures = 0
+		}
 		var jobs []job
-		for _, sp := range m.Scanners {
-			st := state[sp.Name]
-			for b := 1; b <= m.Batches; b++ {
-				if st[b].sent || st[b].arrived || st[b].failures >= maxSubmitFailures {
-					continue
-				}
-				ready := true
-				for _, dep := range sp.DependsOn {
-					ready = ready && state[dep][b].arrived
-				}
-				if ready {
-					jobs = append(jobs, job{sp, b})
+		if !o.NoSubmit {
+			for _, sp := range m.Scanners {
+				st := state[sp.Name]
+				for b := 1; b <= m.Batches; b++ {
+					if st[b].sent || st[b].arrived || st[b].failures >= maxSubmitFailures {
+						continue
+					}
+					ready := true
+					for _, dep := range sp.DependsOn {
+						ready = ready && state[dep][b].arrived
+					}
+					if ready {
+						jobs = append(jobs, job{sp, b})
+					}
 				}
 			}
 		}
@@ -449,16 +540,23 @@ func (c *Client) Follow(ctx context.Context, m *Manifest, o FollowOptions) ([]Mi
 							st.sent = true
 						} else {
 							st.failures++
+							st.lastErr = err.Error()
 						}
+						attempt := st.failures
 						mu.Unlock()
-						if err != nil {
-							c.log().Warn("batch not submitted", "scanner", j.sp.Name, "batch", j.n, "attempt", st.failures, "error", err)
+						if err != nil && ctx.Err() == nil {
+							c.log().Warn("batch not submitted", "scanner", j.sp.Name, "batch", j.n, "attempt", attempt, "error", err)
 						}
 					}
 				})
 			}
+		feed:
 			for _, j := range jobs {
-				ch <- j
+				select {
+				case ch <- j:
+				case <-ctx.Done():
+					break feed
+				}
 			}
 			close(ch)
 			wg.Wait()
@@ -466,49 +564,65 @@ func (c *Client) Follow(ctx context.Context, m *Manifest, o FollowOptions) ([]Mi
 				return nil, err
 			}
 		}
-		complete := true
-		for _, sp := range m.Scanners {
-			for b := 1; b <= m.Batches; b++ {
-				complete = complete && state[sp.Name][b].arrived
-			}
+		missing, settled := missingBatches(m, state, o.NoSubmit)
+		if len(missing) == 0 || o.Detach || settled {
+			return missing, nil
 		}
-		if complete || o.Detach {
-			// Detached: what could be sent now is sent; a later collect
-			// --wait sends the dependent batches.
-			return nil, nil
+		if time.Now().After(deadline) {
+			return missing, nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-deadline:
-			arrived := map[string]map[int]bool{}
-			for _, sp := range m.Scanners {
-				arrived[sp.Name] = map[int]bool{}
-				for b, st := range state[sp.Name] {
-					if st.arrived {
-						arrived[sp.Name][b] = true
-					}
-				}
-			}
-			return c.missing(ctx, m, arrived)
-		case <-time.After(poll):
+		case <-time.After(min(poll, time.Until(deadline)+time.Millisecond)):
 		}
 	}
 }
 
-func (c *Client) missing(ctx context.Context, m *Manifest, arrived map[string]map[int]bool) ([]Missing, error) {
-	var out []Missing
+// missingBatches lists the batches without results, and whether that can
+// still change by waiting (settled: everything left was given up, or
+// waits on a batch that was).
+func missingBatches(m *Manifest, state map[string][]batchState, noSubmit bool) (out []Missing, settled bool) {
+	settled = true
+	dead := map[string]map[int]bool{} // given up, directly or through a dependency
 	for _, sp := range m.Scanners {
+		dead[sp.Name] = map[int]bool{}
+		st := state[sp.Name]
 		for b := 1; b <= m.Batches; b++ {
-			if arrived[sp.Name][b] {
+			if st[b].arrived {
 				continue
 			}
-			doms, err := c.batchDomains(ctx, m.RunID, b)
-			if err != nil {
-				return nil, err
+			deadDep := ""
+			for _, dep := range sp.DependsOn {
+				if dead[dep][b] {
+					deadDep = dep
+				}
 			}
-			out = append(out, Missing{Scanner: sp.Name, Batch: b, Domains: doms})
+			switch {
+			case st[b].failures >= maxSubmitFailures:
+				dead[sp.Name][b] = true
+				out = append(out, Missing{sp.Name, b, "not sent: " + st[b].lastErr})
+			case deadDep != "":
+				dead[sp.Name][b] = true
+				out = append(out, Missing{sp.Name, b, "its " + deadDep + " batch has no results"})
+			case !st[b].sent && noSubmit && len(sp.DependsOn) > 0:
+				out = append(out, Missing{sp.Name, b, "not sent yet: waits for its dependencies (collect --wait sends it)"})
+			case !st[b].sent:
+				settled = false
+				out = append(out, Missing{sp.Name, b, "not sent yet"})
+			default:
+				settled = false
+				out = append(out, Missing{sp.Name, b, "sent, no results yet"})
+			}
 		}
 	}
-	return out, nil
+	if noSubmit {
+		settled = false // only the deadline ends a look
+	}
+	return out, settled
+}
+
+// BatchDomains reads batch n's domains.
+func (c *Client) BatchDomains(ctx context.Context, run string, n int) ([]string, error) {
+	return c.batchDomains(ctx, run, n)
 }

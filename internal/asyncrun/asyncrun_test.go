@@ -81,12 +81,15 @@ func TestFaults(t *testing.T) {
 	if m.Batches != 8 || m.Domains != 40 {
 		t.Fatalf("%d batches, %d domains", m.Batches, m.Domains)
 	}
-	missing, err := c.Follow(ctx, m, FollowOptions{Initial: true, Deadline: 3 * time.Second})
+	missing, err := c.Follow(ctx, m, FollowOptions{Deadline: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(missing) != 1 || missing[0].Batch != 3 || len(missing[0].Domains) != 5 || missing[0].Domains[0] != "d0000010.test" {
-		t.Fatalf("missing = %+v, want batch 3 with d0000010.test … d0000014.test", missing)
+	if len(missing) != 1 || missing[0].Batch != 3 || missing[0].Reason != "sent, no results yet" {
+		t.Fatalf("missing = %+v, want batch 3, sent", missing)
+	}
+	if doms, _ := c.BatchDomains(ctx, m.RunID, 3); len(doms) != 5 || doms[0] != "d0000010.test" {
+		t.Fatalf("batch 3 = %v", doms)
 	}
 	got, err := c.Collect(ctx, m, st)
 	if err != nil {
@@ -118,6 +121,87 @@ func TestFaults(t *testing.T) {
 	}
 	if del["3"] != 4 || del["2"] != 2 || del["4"] != 2 || del["5"] != 2 || del["1"] != 1 {
 		t.Errorf("deliveries %v: want batch 3 four times, 2 twice (one retry), 4 twice (duplicated), 5 twice (its write failed once), 1 once", del)
+	}
+}
+
+// TestDetachAndResume: a batch the Lambda API refuses while detaching is
+// not marked sent; plain collect looks without sending (and without a
+// Lambda client); the resumed follow sends exactly that batch.
+func TestDetachAndResume(t *testing.T) {
+	lambdaURL := fakeAWS(t, "FAKE_FAULTS=2=reject:1")
+	c, st := newClient(t, 100)
+	ctx := context.Background()
+	m := manifest("run-detach", 5)
+	if err := c.Start(ctx, m, names(20)); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := c.Follow(ctx, m, FollowOptions{Detach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notSent := 0
+	for _, ms := range missing {
+		if strings.HasPrefix(ms.Reason, "not sent") {
+			notSent++
+		}
+	}
+	if notSent != 1 {
+		t.Errorf("after detaching: %+v, want batch 2 not sent", missing)
+	}
+	// Plain collect: no Lambda client, nothing sent, batch 2 reported.
+	look := &Client{Store: st, Scanners: c.Scanners, Poll: 20 * time.Millisecond}
+	time.Sleep(300 * time.Millisecond) // the fake delivers in the background
+	missing, err = look.Follow(ctx, m, FollowOptions{NoSubmit: true})
+	if err != nil || len(missing) != 1 || missing[0].Batch != 2 {
+		t.Fatalf("plain look: %+v, %v", missing, err)
+	}
+	got, err := look.Collect(ctx, m, st)
+	if err != nil || got.Counts["noop"].Missing != 5 {
+		t.Fatalf("collect: %+v, %v", got, err)
+	}
+	inv, _ := stats(t, lambdaURL)
+	if inv != 3 {
+		t.Errorf("%d invocations accepted before resuming, want 3", inv)
+	}
+	// Resume: only batch 2 goes out.
+	missing, err = c.Follow(ctx, m, FollowOptions{Deadline: 5 * time.Second})
+	if err != nil || len(missing) != 0 {
+		t.Fatalf("resumed: %+v, %v", missing, err)
+	}
+	if inv, _ := stats(t, lambdaURL); inv != 4 {
+		t.Errorf("%d invocations after resuming, want 4", inv)
+	}
+	if got, err := c.Collect(ctx, m, st); err != nil || got.Counts["noop"].OK != 20 {
+		t.Fatalf("final collect: %+v, %v", got, err)
+	}
+}
+
+// TestCollectErrorKeepsResults: a collect that fails (a corrupt batch
+// object) leaves the previous results file in place.
+func TestCollectErrorKeepsResults(t *testing.T) {
+	fakeAWS(t)
+	c, st := newClient(t, 100)
+	ctx := context.Background()
+	m := manifest("run-corrupt", 5)
+	if err := c.Start(ctx, m, names(10)); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := c.Follow(ctx, m, FollowOptions{Deadline: 5 * time.Second}); err != nil || len(missing) > 0 {
+		t.Fatalf("%+v, %v", missing, err)
+	}
+	if _, err := c.Collect(ctx, m, st); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := st.Get(ctx, "results/noop.csv", 1<<20)
+	if err := st.Put(ctx, resultKey(m.RunID, "noop", 2), []byte("{not json\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Collect(ctx, m, st); err == nil {
+		t.Fatal("collect of a corrupt batch succeeded")
+	}
+	after, _ := st.Get(ctx, "results/noop.csv", 1<<20)
+	if string(after) != string(good) || len(good) == 0 {
+		t.Errorf("results/noop.csv changed by a failed collect:\n%s\nwas\n%s", after, good)
 	}
 }
 
@@ -175,7 +259,7 @@ func run(t testing.TB, n int) (heap uint64, goroutines int, took time.Duration) 
 	if err := c.Start(ctx, m, names(n)); err != nil {
 		t.Fatal(err)
 	}
-	missing, err := c.Follow(ctx, m, FollowOptions{Initial: true, Deadline: 5 * time.Minute})
+	missing, err := c.Follow(ctx, m, FollowOptions{Deadline: 5 * time.Minute})
 	if err != nil || len(missing) > 0 {
 		t.Fatalf("missing %d batches, %v", len(missing), err)
 	}

@@ -52,7 +52,7 @@ func BenchmarkMillion(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		missing, err := c.Follow(ctx, m, FollowOptions{Initial: true, Deadline: 30 * time.Minute})
+		missing, err := c.Follow(ctx, m, FollowOptions{Deadline: 30 * time.Minute})
 		if err != nil || len(missing) > 0 {
 			b.Fatalf("%d missing, %v", len(missing), err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/awslambda"
@@ -71,38 +72,47 @@ func (c *Client) Collect(ctx context.Context, m *Manifest, out objstore.Store) (
 
 func (c *Client) collectScanner(ctx context.Context, m *Manifest, sp ScannerSpec, s scan.Scanner, out objstore.Store, cnt *Counts) (missing []Missing, err error) {
 	info := s.Info()
-	w, err := out.Create(ctx, "results/"+sp.Name+".csv")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if cerr := w.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("write results/%s.csv: %w", sp.Name, cerr)
+	// On any error the new files are given up, so that a failed collect
+	// never replaces good results with partial ones.
+	finish := func(w io.WriteCloser, name string, flush func() error) {
+		if err == nil && flush != nil {
+			err = flush()
 		}
-	}()
-	cw := output.NewCSVWriter(w)
-	if err := cw.Write(output.Header(info, m.Meta, true)); err != nil {
-		return nil, err
+		if err != nil {
+			objstore.Abort(w, err)
+			return
+		}
+		if cerr := w.Close(); cerr != nil {
+			err = fmt.Errorf("write results/%s: %w", name, cerr)
+		}
 	}
 	var jw *output.JSONLWriter
 	if m.JSONL {
-		jf, err := out.Create(ctx, "results/"+sp.Name+".jsonl")
-		if err != nil {
+		jf, jerr := out.Create(ctx, "results/"+sp.Name+".jsonl")
+		if jerr != nil {
+			return nil, jerr
+		}
+		jw = output.NewJSONLWriter(jf)
+		defer finish(jf, sp.Name+".jsonl", jw.Flush)
+	}
+	var cw *output.CSVWriter
+	if m.CSV || !m.JSONL {
+		w, cerr := out.Create(ctx, "results/"+sp.Name+".csv")
+		if cerr != nil {
+			return nil, cerr
+		}
+		cw = output.NewCSVWriter(w)
+		defer finish(w, sp.Name+".csv", cw.Flush)
+		if err := cw.Write(output.Header(info, m.Meta, true)); err != nil {
 			return nil, err
 		}
-		defer func() {
-			if ferr := jw.Flush(); err == nil && ferr != nil {
-				err = ferr
-			}
-			if cerr := jf.Close(); err == nil && cerr != nil {
-				err = cerr
-			}
-		}()
-		jw = output.NewJSONLWriter(jf)
 	}
 	write := func(rec *scan.Record) error {
 		rows, rerr := output.RecordRows(info, rec, m.Meta, true)
 		for _, r := range rows {
+			if cw == nil {
+				break
+			}
 			if err := cw.Write(r); err != nil {
 				return err
 			}
@@ -128,7 +138,7 @@ func (c *Client) collectScanner(ctx context.Context, m *Manifest, sp ScannerSpec
 			if derr != nil {
 				return nil, derr
 			}
-			missing = append(missing, Missing{Scanner: sp.Name, Batch: b, Domains: doms})
+			missing = append(missing, Missing{Scanner: sp.Name, Batch: b, Reason: "never arrived"})
 			for _, d := range doms {
 				cnt.Domains++
 				cnt.Missing++
@@ -162,7 +172,7 @@ func (c *Client) collectScanner(ctx context.Context, m *Manifest, sp ScannerSpec
 			}
 		}
 	}
-	return missing, cw.Flush()
+	return missing, nil
 }
 
 // record turns a batch line into the engine's record, the result decoded

@@ -34,7 +34,8 @@ import (
 // background, retried twice on a function error, as Lambda does.
 //
 // Faults, by batch number in FAKE_FAULTS ("3=crash:3,2=crash:1,4=dup"):
-// crash:N fails the first N deliveries; dup delivers twice. FAKE_S3_FAIL
+// crash:N fails the first N deliveries; reject:N refuses the first N
+// invocations (a 400 the client does not retry); dup delivers twice. FAKE_S3_FAIL
 // (key[:N]) fails the first N PutObjects whose key contains key.
 const fakeAWSEnv = "DOMAIN_SCAN_FAKE_AWS"
 
@@ -75,6 +76,7 @@ func serveFakeAWS() {
 	h := awslambda.NewHandler(func() []scan.Scanner { return []scan.Scanner{noop.New()} }, "test", nil)
 	var mu sync.Mutex
 	deliveries := map[int]int{}
+	rejected := map[int]int{}
 	var invocations atomic.Int64
 	deliver := func(req awslambda.Request) error {
 		n, _ := strconv.Atoi(strings.TrimSuffix(req.Output[strings.LastIndex(req.Output, "/")+1:], ".jsonl"))
@@ -106,9 +108,23 @@ func serveFakeAWS() {
 			http.Error(w, `{"message":"only Event invocations"}`, http.StatusBadRequest)
 			return
 		}
+		n, _ := strconv.Atoi(strings.TrimSuffix(req.Output[strings.LastIndex(req.Output, "/")+1:], ".jsonl"))
+		if what := faults[n]; strings.HasPrefix(what, "reject:") {
+			times, _ := strconv.Atoi(strings.TrimPrefix(what, "reject:"))
+			mu.Lock()
+			rejected[n]++
+			r := rejected[n]
+			mu.Unlock()
+			if r <= times {
+				w.Header().Set("X-Amzn-Errortype", "InvalidParameterValueException")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"Type":"User","message":"injected rejection"}`))
+				return
+			}
+		}
 		invocations.Add(1)
 		w.WriteHeader(http.StatusAccepted)
-		n, _ := strconv.Atoi(strings.TrimSuffix(req.Output[strings.LastIndex(req.Output, "/")+1:], ".jsonl"))
 		go func() {
 			copies := 1
 			if faults[n] == "dup" {

@@ -120,16 +120,25 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		}()
 	}
 	results := make([]Result, len(list))
+	// After the scan deadline, the scans that have not answered share one
+	// short grace period (not one each), so the batch is still answered.
+	var grace <-chan struct{}
 	for i, slot := range slots {
 		select {
 		case results[i] = <-slot:
+			continue
 		case <-scanCtx.Done():
-			select {
-			case results[i] = <-slot:
-			case <-time.After(500 * time.Millisecond):
-				results[i] = Result{Domain: list[i], Status: string(scan.StatusTimeout),
-					Error: "stopped before the function's deadline: the scan did not return"}
-			}
+		}
+		if grace == nil {
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
+			defer cancel()
+			grace = gctx.Done()
+		}
+		select {
+		case results[i] = <-slot:
+		case <-grace:
+			results[i] = Result{Domain: list[i], Status: string(scan.StatusTimeout),
+				Error: "stopped before the function's deadline: the scan did not return"}
 		}
 	}
 	end := time.Now()
@@ -222,6 +231,10 @@ func (h *Handler) scanOne(ctx context.Context, s scan.Scanner, req Request, doma
 	t := scan.Target{Domain: domain, BaseDomain: domains.BaseDomain(domain)}
 	if slices.Contains(req.Skip, domain) {
 		r.Status = string(scan.StatusSkipped)
+		return r
+	}
+	if msg, ok := req.Fail[domain]; ok {
+		r.Error = msg
 		return r
 	}
 	inputs, ok := req.Inputs[domain]

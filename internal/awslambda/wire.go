@@ -39,6 +39,9 @@ type Request struct {
 	// Skip lists domains of Domains that the client's Prepare skipped
 	// (their status is "skipped", with no scan).
 	Skip []string `json:"skip,omitempty"`
+	// Fail gives domains of Domains whose preparation failed on the
+	// client, with the error: they get failed results, with no scan.
+	Fail map[string]string `json:"fail,omitempty"`
 	// S3PathStyle asks for path-style S3 addressing (local S3 servers).
 	S3PathStyle bool `json:"s3_path_style,omitempty"`
 }

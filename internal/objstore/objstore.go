@@ -27,6 +27,8 @@ type Store interface {
 	Put(ctx context.Context, key string, data []byte) error
 	// Create streams an object; it exists (completely) once Close returns
 	// nil. Large objects go up in parts; nothing is written to local disk.
+	// The writer is also an Aborter: Abort instead of Close leaves any
+	// previous object in place.
 	Create(ctx context.Context, key string) (io.WriteCloser, error)
 	// Get reads an object of at most max bytes (ErrNotExist if missing).
 	Get(ctx context.Context, key string, max int64) ([]byte, error)
@@ -37,6 +39,19 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// String says where the store is, for messages (never credentials).
 	String() string
+}
+
+// Aborter is implemented by the writers of Create: Abort gives the object
+// up (the previous one, if any, stays).
+type Aborter interface{ Abort(err error) }
+
+// Abort gives up w if it can, else closes it.
+func Abort(w io.WriteCloser, err error) {
+	if a, ok := w.(Aborter); ok {
+		a.Abort(err)
+		return
+	}
+	w.Close()
 }
 
 // IsS3 reports whether an --output value names S3.
@@ -93,6 +108,7 @@ func (d Dir) Put(_ context.Context, key string, data []byte) error {
 	return werr
 }
 
+// Create writes a temporary file renamed into place by Close.
 func (d Dir) Create(_ context.Context, key string) (io.WriteCloser, error) {
 	p, err := d.path(key)
 	if err != nil {
@@ -101,7 +117,35 @@ func (d Dir) Create(_ context.Context, key string) (io.WriteCloser, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, err
 	}
-	return os.Create(p)
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &dirWriter{File: f, final: p}, nil
+}
+
+type dirWriter struct {
+	*os.File
+	final string
+}
+
+func (w *dirWriter) Close() error {
+	err := w.File.Close()
+	if err == nil {
+		err = os.Chmod(w.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(w.Name(), w.final)
+	}
+	if err != nil {
+		os.Remove(w.Name())
+	}
+	return err
+}
+
+func (w *dirWriter) Abort(error) {
+	w.File.Close()
+	os.Remove(w.Name())
 }
 
 func (d Dir) Get(_ context.Context, key string, max int64) ([]byte, error) {

@@ -94,6 +94,13 @@ func TestStores(t *testing.T) {
 			if len(keys) != 2 || keys[0] != "results/big.csv" || keys[1] != "results/small.csv" {
 				t.Errorf("List = %v", keys)
 			}
+			// An aborted rewrite leaves the object as it was.
+			w, _ = st.Create(ctx, "results/small.csv")
+			w.Write([]byte("partial"))
+			Abort(w, errors.New("collect failed"))
+			if got, err := st.Get(ctx, "results/small.csv", 100); err != nil || string(got) != "Domain\r\n" {
+				t.Errorf("after Abort: %q, %v", got, err)
+			}
 			if err := st.Delete(ctx, "results/small.csv"); err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // S3Options configure an S3 store.
@@ -108,12 +109,23 @@ func (w *s3Writer) Close() error {
 	return <-w.done
 }
 
+// Abort fails the upload's body, so that the transfer manager abandons it
+// (a multipart upload is aborted) and no object is written.
+func (w *s3Writer) Abort(err error) {
+	if err == nil {
+		err = errors.New("aborted")
+	}
+	w.pw.CloseWithError(err)
+	<-w.done
+}
+
 // Get reads an object of at most max bytes.
 func (s *S3) Get(ctx context.Context, key string, max int64) ([]byte, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))})
 	if err != nil {
 		var nsk *types.NoSuchKey
-		if errors.As(err, &nsk) || strings.Contains(err.Error(), "StatusCode: 404") {
+		var api smithy.APIError
+		if errors.As(err, &nsk) || errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
 			return nil, ErrNotExist
 		}
 		return nil, fmt.Errorf("get s3://%s/%s: %w", s.bucket, s.key(key), err)
