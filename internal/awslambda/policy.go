@@ -84,7 +84,7 @@ func UserPolicy(nameTemplate, roleARN, bucket string) json.RawMessage {
 				Resource:  []string{roleARN},
 				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
 			},
-		}, bucketStatements(bucket, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, true)...),
+		}, bucketStatements(bucket, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, true)...),
 	})
 }
 
