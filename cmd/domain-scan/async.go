@@ -81,6 +81,15 @@ func runAsync(ctx context.Context, cmd *cobra.Command, f *scanFlags, a asyncSetu
 	runURI := a.store.String() + "/" + m.RunID
 	fmt.Fprintf(a.stderr, "asynchronous run %s: %d domains in %d batches of %d, manifest %s/manifest.json\n",
 		m.RunID, m.Domains, m.Batches, m.BatchSize, runURI)
+	if f.coordinator {
+		a.disp.Close()
+		fn := m.Scanners[0].Function // every function is the same binary
+		if err := asyncrun.SubmitCoordinator(ctx, a.client, fn, m, deadlineOr(time.Duration(f.asyncDeadline))); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "handed to a coordinator (%s): it sends the batches and writes %s/results/ when done; follow it with\n  domain-scan collect %s\n", fn, a.store, runURI)
+		return nil
+	}
 	return follow(ctx, c, m, a.store, a.disp, a.stderr, asyncrun.FollowOptions{Detach: f.detach,
 		Deadline: deadlineOr(time.Duration(f.asyncDeadline))}, runURI, f.detach)
 }

@@ -218,6 +218,7 @@ func newLambdaEventCmd(stdout io.Writer) *cobra.Command {
 
 func newLambdaPolicyCmd(stdout io.Writer) *cobra.Command {
 	var function, role, document, bucket string
+	var coordinate bool
 	cmd := &cobra.Command{
 		Use:   "policy [flags]",
 		Short: "Print least-privilege IAM policies for running and deploying",
@@ -233,7 +234,7 @@ func newLambdaPolicyCmd(stdout io.Writer) *cobra.Command {
 			docs := map[string]json.RawMessage{
 				"user":  awslambda.UserPolicy(function, role, bucket),
 				"trust": awslambda.TrustPolicy(),
-				"role":  awslambda.RolePolicy(function, bucket),
+				"role":  awslambda.RolePolicy(function, bucket, coordinate),
 			}
 			var out []byte
 			switch document {
@@ -260,6 +261,7 @@ func newLambdaPolicyCmd(stdout io.Writer) *cobra.Command {
 	fl.StringVar(&function, "function", "task_{scanner}", "function name template ({scanner} becomes *)")
 	fl.StringVar(&role, "role", "", "execution role ARN that deploying may pass (default arn:aws:iam::*:role/"+awslambda.DefaultRoleName+")")
 	fl.StringVar(&document, "document", "all", "which document: all, user, trust or role")
+	fl.BoolVar(&coordinate, "coordinator", false, "the role for scan --async --coordinator: the functions invoke each other and read the bucket")
 	fl.StringVar(&bucket, "bucket", "", "S3 bucket of --output s3://… and --async runs: adds its permissions to the user and role policies")
 	return cmd
 }

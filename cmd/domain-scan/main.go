@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
 
+	"github.com/domainscan/domain-scan/internal/asyncrun"
 	"github.com/domainscan/domain-scan/internal/awslambda"
 	"github.com/domainscan/domain-scan/internal/scanners/all"
 )
@@ -47,7 +49,11 @@ func main() {
 // which the runtime sends to CloudWatch.
 func serveLambda() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	lambda.Start(awslambda.NewHandler(all.Scanners, version, log).Handle)
+	h := awslambda.NewHandler(all.Scanners, version, log)
+	h.Coordinator = func(ctx context.Context, req awslambda.Request) error {
+		return asyncrun.Coordinate(ctx, req, all.Scanners, log)
+	}
+	lambda.Start(h.Handle)
 }
 
 // usageError is a command-line mistake: exit 2 and a hint.

@@ -61,6 +61,7 @@ type scanFlags struct {
 	lambdaFunction string
 	lambdaBatch    int
 	async          bool
+	coordinator    bool
 	detach         bool
 	asyncDeadline  secondsOrDuration
 	asyncRate      float64
@@ -114,6 +115,7 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl.StringVar(&f.lambdaFunction, "lambda-function", "task_{scanner}", "Lambda function name template")
 	fl.IntVar(&f.lambdaBatch, "lambda-batch", 1, "domains per Lambda invocation (with --async: default 50)")
 	fl.BoolVar(&f.async, "async", false, "with --lambda and an s3:// --output: submit batches as asynchronous invocations that write their results to S3")
+	fl.BoolVar(&f.coordinator, "coordinator", false, "with --async: hand the run to a coordinator invocation that sends the batches and collects the results; return at once")
 	fl.BoolVar(&f.detach, "detach", false, "with --async: return once the batches are submitted; `domain-scan collect` finishes the run")
 	fl.Var(&f.asyncDeadline, "async-deadline", "with --async: how long to wait for every batch before reporting the missing ones (seconds or a duration)")
 	fl.Float64Var(&f.asyncRate, "async-rate", 200, "with --async: invocations submitted per second at most (the pool fills to rate × batch duration)")
@@ -203,8 +205,11 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags, reg *scan.Registry
 		if f.cache {
 			return usagef("--cache does not apply to --async runs")
 		}
-	} else if f.detach || cmd.Flags().Changed("async-deadline") || cmd.Flags().Changed("async-rate") {
-		return usagef("--detach, --async-deadline and --async-rate need --async")
+		if f.coordinator && f.detach {
+			return usagef("--coordinator already returns at once; --detach does not apply")
+		}
+	} else if f.detach || f.coordinator || cmd.Flags().Changed("async-deadline") || cmd.Flags().Changed("async-rate") {
+		return usagef("--detach, --coordinator, --async-deadline and --async-rate need --async")
 	}
 	if f.lambdaBatch < 1 {
 		return usagef("--lambda-batch must be at least 1, got %d", f.lambdaBatch)

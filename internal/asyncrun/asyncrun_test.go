@@ -205,6 +205,40 @@ func TestCollectErrorKeepsResults(t *testing.T) {
 	}
 }
 
+// TestCoordinator: the client only writes the run and hands it to a
+// coordinator invocation; the coordinator sends the batches, hands over to
+// its next generation before its (here very short) time is up, and
+// collects the results.
+func TestCoordinator(t *testing.T) {
+	lambdaURL := fakeAWS(t, "DOMAIN_SCAN_COORDINATOR_SLICE=300ms", "DOMAIN_SCAN_ASYNC_POLL=50ms")
+	c, st := newClient(t, 100)
+	ctx := context.Background()
+	m := manifest("run-coordinated", 5)
+	m.Scanners[0].Options = map[string]string{"noop-delay": "1"} // each batch outlives a coordinator's slice
+	if err := c.Start(ctx, m, names(40)); err != nil {
+		t.Fatal(err)
+	}
+	if err := SubmitCoordinator(ctx, c.Lambda, "task_noop", m, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := st.Get(ctx, "results/meta.json", 1<<20); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the coordinator never collected the run")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	checkRows(t, st, 40, 0)
+	inv, _ := stats(t, lambdaURL)
+	// 8 batches, and at least two coordinator generations.
+	if inv < 8+2 {
+		t.Errorf("%d invocations: want the 8 batches and a hand-over", inv)
+	}
+}
+
 // checkRows: every domain exactly once in results/noop.csv, failed ones
 // saying why.
 func checkRows(t *testing.T, st objstore.Store, n, failed int) {

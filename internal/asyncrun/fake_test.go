@@ -73,7 +73,11 @@ func serveFakeAWS() {
 			faults[n] = what
 		}
 	}
-	h := awslambda.NewHandler(func() []scan.Scanner { return []scan.Scanner{noop.New()} }, "test", nil)
+	newScanners := func() []scan.Scanner { return []scan.Scanner{noop.New()} }
+	h := awslambda.NewHandler(newScanners, "test", nil)
+	h.Coordinator = func(ctx context.Context, req awslambda.Request) error {
+		return Coordinate(ctx, req, newScanners, nil)
+	}
 	var mu sync.Mutex
 	deliveries := map[int]int{}
 	rejected := map[int]int{}
@@ -95,6 +99,9 @@ func serveFakeAWS() {
 		return err
 	}
 	lln, _ := net.Listen("tcp", "127.0.0.1:0")
+	// A coordinator invokes this same fake.
+	os.Setenv("AWS_ENDPOINT_URL_LAMBDA", "http://"+lln.Addr().String())
+	os.Setenv("AWS_LAMBDA_FUNCTION_NAME", "task_noop")
 	go http.Serve(lln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/stats" {
 			mu.Lock()

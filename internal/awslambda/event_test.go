@@ -74,7 +74,7 @@ func TestPolicies(t *testing.T) {
 	for name, doc := range map[string]json.RawMessage{
 		"user":  UserPolicy("task_{scanner}", "", "results-bucket"),
 		"trust": TrustPolicy(),
-		"role":  RolePolicy("task_{scanner}", "results-bucket"),
+		"role":  RolePolicy("task_{scanner}", "results-bucket", true),
 	} {
 		var p policyDocument
 		if err := json.Unmarshal(doc, &p); err != nil || p.Version != "2012-10-17" || len(p.Statement) == 0 {

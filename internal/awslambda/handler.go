@@ -44,6 +44,10 @@ type Handler struct {
 	mu     sync.Mutex
 	ready  map[string]*readyScanner // by scanner, options and run
 	stores map[string]objstore.Store
+
+	// Coordinator serves coordinator events (Request.Coordinate); set by
+	// the binary, since the asynchronous-run code depends on this package.
+	Coordinator func(ctx context.Context, req Request) error
 }
 
 // readyScanner is an initialised scanner instance, reused across
@@ -83,6 +87,14 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	resp.Lambda.MemoryLimit = fmt.Sprint(lambdacontext.MemoryLimitInMB)
 	resp.Lambda.StartTime = epoch(start)
 
+	if req.Coordinate != nil {
+		if h.Coordinator == nil {
+			return resp, errors.New("this function cannot coordinate asynchronous runs")
+		}
+		// An error makes Lambda retry the event; a retried coordinator
+		// resumes from what the run's objects say.
+		return resp, h.Coordinator(ctx, req)
+	}
 	s, err := h.scanner(ctx, req)
 	if err != nil {
 		return resp, err

@@ -116,7 +116,11 @@ func TrustPolicy() json.RawMessage {
 // their logs (scans reach the internet without AWS permissions) and, with a
 // bucket, the results of asynchronous batches (and failed events, when the
 // on-failure destination is that bucket).
-func RolePolicy(nameTemplate, bucket string) json.RawMessage {
+//
+// With coordinate, the functions may also invoke each other and list and
+// read the bucket: a coordinator (scan --async --coordinator) sends a run's
+// batches and collects them itself.
+func RolePolicy(nameTemplate, bucket string, coordinate bool) json.RawMessage {
 	group := "arn:aws:logs:*:*:log-group:/aws/lambda/" + functionPattern(nameTemplate)
 	return marshalPolicy(policyDocument{
 		Version: "2012-10-17",
@@ -133,6 +137,15 @@ func RolePolicy(nameTemplate, bucket string) json.RawMessage {
 				Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 				Resource: []string{group + ":log-stream:*"},
 			},
-		}, bucketStatements(bucket, []string{"s3:PutObject"}, false)...),
+		}, roleExtras(nameTemplate, bucket, coordinate)...),
 	})
+}
+
+func roleExtras(nameTemplate, bucket string, coordinate bool) []policyStatement {
+	if !coordinate {
+		return bucketStatements(bucket, []string{"s3:PutObject"}, false)
+	}
+	return append(bucketStatements(bucket, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, true),
+		policyStatement{Sid: "CoordinateRuns", Effect: "Allow", Action: []string{"lambda:InvokeFunction"},
+			Resource: []string{"arn:aws:lambda:*:*:function:" + functionPattern(nameTemplate)}})
 }

@@ -42,8 +42,25 @@ type Request struct {
 	// Fail gives domains of Domains whose preparation failed on the
 	// client, with the error: they get failed results, with no scan.
 	Fail map[string]string `json:"fail,omitempty"`
+	// Coordinate, instead of scanning, makes this invocation the
+	// coordinator of an asynchronous run: it sends the run's batches and
+	// collects its results itself, so the client can go offline.
+	Coordinate *Coordination `json:"coordinate,omitempty"`
 	// S3PathStyle asks for path-style S3 addressing (local S3 servers).
 	S3PathStyle bool `json:"s3_path_style,omitempty"`
+}
+
+// Coordination names the asynchronous run a coordinator invocation serves.
+type Coordination struct {
+	// Store is the run's --output, s3://bucket/prefix.
+	Store string `json:"store"`
+	RunID string `json:"run_id"`
+	// Generation counts the coordinator invocations of the run: each one
+	// works until shortly before its deadline and then invokes the next.
+	Generation int `json:"generation"`
+	// Until (epoch seconds) is when the run stops waiting for batches and
+	// collects what it has.
+	Until float64 `json:"until"`
 }
 
 // BatchLine is one line of an asynchronous batch's result object.
