@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -247,7 +246,7 @@ written idempotently, so nothing is ever counted twice).`,
 				if len(sp.DependsOn) == 0 && !resubmit {
 					continue // its batches were all sent by the run's client
 				}
-				if err := initForPrepare(ctx, byName[sp.Name], sp.Options); err != nil {
+				if err := asyncrun.PrepareScanner(ctx, byName[sp.Name], sp.Options); err != nil {
 					return err
 				}
 			}
@@ -292,28 +291,3 @@ written idempotently, so nothing is ever counted twice).`,
 	fl.BoolVar(&serial, "serial", false, "send one invocation at a time")
 	return cmd
 }
-
-// initForPrepare gives a scanner the flags of the run and initialises it,
-// so that collect can prepare its dependent batches.
-func initForPrepare(ctx context.Context, s scan.Scanner, opts map[string]string) error {
-	if s == nil {
-		return nil
-	}
-	if fd, ok := s.(scan.FlagDefiner); ok {
-		fs := newGoFlagSet(s.Info().Name)
-		fd.DefineFlags(fs)
-		for k, v := range opts {
-			if fs.Lookup(k) != nil {
-				if err := fs.Set(k, v); err != nil {
-					return fmt.Errorf("%s --%s=%s: %w", s.Info().Name, k, v, err)
-				}
-			}
-		}
-	}
-	if ini, ok := s.(scan.Initializer); ok {
-		return ini.Init(ctx, scan.Run{Method: "local", Remote: true})
-	}
-	return nil
-}
-
-func newGoFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }

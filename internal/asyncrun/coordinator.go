@@ -74,7 +74,7 @@ func Coordinate(ctx context.Context, req awslambda.Request, newScanners func() [
 		scanners[s.Info().Name] = s
 	}
 	for _, sp := range m.Scanners {
-		if err := prepareScanner(ctx, scanners[sp.Name], sp.Options); err != nil {
+		if err := PrepareScanner(ctx, scanners[sp.Name], sp.Options); err != nil {
 			return err
 		}
 	}
@@ -134,9 +134,9 @@ func allGivenUp(missing []Missing) bool {
 	return true
 }
 
-// prepareScanner gives a scanner the run's flags and initialises it as a
-// client would, for its Prepare.
-func prepareScanner(ctx context.Context, s scan.Scanner, opts map[string]string) error {
+// PrepareScanner gives a scanner the run's flags and initialises it as a
+// client would, for its Prepare (scanners without Prepare are left alone).
+func PrepareScanner(ctx context.Context, s scan.Scanner, opts map[string]string) error {
 	if s == nil {
 		return nil
 	}

@@ -5,37 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
-	"net/http"
-	"path/filepath"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/domainscan/domain-scan/internal/objstore/s3test"
 )
 
-// startS3 serves an in-memory S3 on loopback and points the SDK at it the
-// standard way (AWS_ENDPOINT_URL_S3), with fake credentials.
-func startS3(t testing.TB) {
-	t.Helper()
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithAutoBucket(true))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: faker.Server()}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	t.Setenv("AWS_ENDPOINT_URL_S3", "http://"+ln.Addr().String())
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-}
-
 func stores(t *testing.T) map[string]Store {
-	startS3(t)
+	s3test.Start(t)
 	s3s, err := NewS3(context.Background(), "s3://bucket/some/prefix/", S3Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -24,3 +24,29 @@ func ParseSeconds(v string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// SecondsFlag is a flag.Value for a duration given as ParseSeconds reads
+// it, more than 0 and at most Max. It prints itself in a form it parses
+// back, because scanner flags travel to Lambda as text.
+type SecondsFlag struct {
+	D   *time.Duration
+	Max time.Duration
+}
+
+func (f SecondsFlag) String() string {
+	if f.D == nil {
+		return "0s"
+	}
+	return f.D.String()
+}
+
+func (f SecondsFlag) Set(v string) error {
+	d, err := ParseSeconds(v)
+	if err == nil && (d <= 0 || d > f.Max) {
+		err = fmt.Errorf("%q: want more than 0 and at most %s", v, f.Max)
+	}
+	if err == nil {
+		*f.D = d
+	}
+	return err
+}

@@ -66,7 +66,7 @@ func (*Scanner) Info() scan.Info {
 
 // DefineFlags adds pshtt's own flags.
 func (s *Scanner) DefineFlags(fs *flag.FlagSet) {
-	fs.Var((*secondsFlag)(&s.timeout), "pshtt-timeout", "pshtt's time limit of each request and handshake, seconds or a duration")
+	fs.Var(scan.SecondsFlag{D: &s.timeout, Max: 24 * time.Hour}, "pshtt-timeout", "pshtt's time limit of each request and handshake, seconds or a duration")
 	fs.StringVar(&s.ptIntCAFile, "pt_int_ca_file", "", "PEM bundle of public roots and intermediates, for the missing-intermediate re-check")
 	fs.StringVar(&s.preloadSrc, "hsts-preload-list", DefaultPreloadURL, "URL or file of Chromium's HSTS preload list")
 	fs.StringVar(&s.pendingSrc, "hsts-preload-pending", DefaultPendingURL, "URL or file of the HSTS preload pending list")
@@ -156,28 +156,6 @@ func loadPool(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
-}
-
-// secondsFlag is a duration flag that also takes plain seconds, and prints
-// itself in a form it parses back (the value travels to Lambda as text).
-type secondsFlag time.Duration
-
-func (f *secondsFlag) String() string { return time.Duration(*f).String() }
-
-func (f *secondsFlag) Set(v string) error {
-	d, err := parseSeconds(v)
-	if err == nil {
-		*f = secondsFlag(d)
-	}
-	return err
-}
-
-func parseSeconds(v string) (time.Duration, error) {
-	d, err := scan.ParseSeconds(v)
-	if err == nil && (d == 0 || d > 24*time.Hour) {
-		err = fmt.Errorf("%q: want more than 0 and at most a day", v)
-	}
-	return d, err
 }
 
 // stripDomain is the wrapper's re.sub(r"^(https?://)?(www\.)?", "", domain).

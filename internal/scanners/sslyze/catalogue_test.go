@@ -157,3 +157,12 @@ func TestCatalogue(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadersMatchLab: the scanner writes the columns the lab's
+// expectations are written against (kept apart on purpose: the lab is the
+// independent specification).
+func TestHeadersMatchLab(t *testing.T) {
+	if strings.Join(Headers, "|") != strings.Join(lab.SslyzeHeaders, "|") {
+		t.Errorf("Headers\n%v\nlab.SslyzeHeaders\n%v", Headers, lab.SslyzeHeaders)
+	}
+}

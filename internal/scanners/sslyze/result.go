@@ -105,6 +105,9 @@ type Row struct {
 	Incomplete bool `json:"incomplete,omitempty"`
 }
 
+// Keep: only finished rows are shared with later domains (the mail cache).
+func (r Row) Keep() bool { return !r.Incomplete }
+
 // Result is a domain's rows, as cached (a JSON array).
 type Result []Row
 

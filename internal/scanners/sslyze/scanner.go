@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/domainscan/domain-scan/internal/runcache"
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/tlsprobe"
 )
@@ -57,7 +58,7 @@ type Scanner struct {
 	roots    []*x509.Certificate
 	remote   bool
 	useCache bool
-	mail     memo
+	mail     runcache.Memo[Row]
 	mailSem  chan struct{} // run-wide bound of mail server scans at once
 	conns    atomic.Int64
 	now      func() time.Time
@@ -95,8 +96,8 @@ func (s *Scanner) DefineFlags(fs *flag.FlagSet) {
 	fs.Var(&s.certs, "sslyze-certs", "check the certificates (true or false)")
 	fs.Var(&s.reneg, "sslyze-reneg", "check secure renegotiation (true or false)")
 	fs.Var(&s.serial, "sslyze-serial", "probe one connection at a time per endpoint (true or false)")
-	fs.Var((*secondsFlag)(&s.timeout), "sslyze-timeout", "time limit of one connection (connect, hello, answer), seconds or a duration")
-	fs.Var((*secondsFlag)(&s.deadline), "sslyze-deadline", "time limit of all probes of one endpoint, seconds or a duration")
+	fs.Var(scan.SecondsFlag{D: &s.timeout, Max: time.Hour}, "sslyze-timeout", "time limit of one connection (connect, hello, answer), seconds or a duration")
+	fs.Var(scan.SecondsFlag{D: &s.deadline, Max: time.Hour}, "sslyze-deadline", "time limit of all probes of one endpoint, seconds or a duration")
 }
 
 // Init sets up dialing and the trust anchors.
@@ -141,7 +142,7 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 	if s.useCache {
 		for k, r := range in.Cached {
 			if !r.Incomplete {
-				s.mail.put(k, r)
+				s.mail.Put(k, r)
 			}
 		}
 	}
@@ -178,7 +179,7 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 			// bound to its own deadline, not to the first domain's.
 			scanOne := func() Row { return s.scanMail(context.WithoutCancel(ctx), t) }
 			failed := func(v any) Row { return internalErrorRow(t, v) }
-			if r, ok := s.mail.get(ctx, t.key(), scanOne, failed); ok {
+			if r, ok := s.mail.Get(ctx, t.key(), scanOne, failed); ok {
 				res[i] = r
 				return
 			}
@@ -213,7 +214,7 @@ func (s *Scanner) Observe(_ scan.Target, r scan.Result) {
 	}
 	for _, row := range *res {
 		if row.Mail && !row.Incomplete {
-			s.mail.put(target{Host: row.Hostname, Port: row.Port, STARTTLS: row.STARTTLS}.key(), row)
+			s.mail.Put(target{Host: row.Hostname, Port: row.Port, STARTTLS: row.STARTTLS}.key(), row)
 		}
 	}
 }
@@ -469,123 +470,4 @@ func (f *flagBool) Set(v string) error {
 		return fmt.Errorf("%q: want true or false", v)
 	}
 	return nil
-}
-
-// secondsFlag is a duration flag that also takes plain seconds.
-type secondsFlag time.Duration
-
-func (f *secondsFlag) String() string { return time.Duration(*f).String() }
-
-func (f *secondsFlag) Set(v string) error {
-	d, err := scan.ParseSeconds(v)
-	if err == nil && (d <= 0 || d > time.Hour) {
-		err = fmt.Errorf("%q: want more than 0 and at most an hour", v)
-	}
-	if err == nil {
-		*f = secondsFlag(d)
-	}
-	return err
-}
-
-// memo runs a scan once per key and shares the row (the per-run cache of
-// mail server results), bounded in size. Incomplete rows (a scan that
-// panicked or could not start) go to the callers waiting for them and are
-// not kept.
-type memo struct {
-	mu sync.Mutex
-	m  map[string]*memoEntry
-}
-
-type memoEntry struct {
-	done chan struct{}
-	row  Row
-}
-
-const memoMax = 100_000
-
-// get returns key's row, scanning with fn on first use; a panic of fn is
-// turned into a row by failed. A caller whose ctx ends stops waiting (ok
-// false) and the scan goes on for the others; a caller whose ctx has
-// already ended starts nothing.
-func (c *memo) get(ctx context.Context, key string, fn func() Row, failed func(any) Row) (Row, bool) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= memoMax {
-		c.m = map[string]*memoEntry{}
-	}
-	e, found := c.m[key]
-	if !found {
-		if ctx.Err() != nil {
-			c.mu.Unlock()
-			return Row{}, false
-		}
-		e = &memoEntry{done: make(chan struct{})}
-		c.m[key] = e
-		go c.run(key, e, fn, failed)
-	}
-	c.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.row, true
-	case <-ctx.Done():
-		return Row{}, false
-	}
-}
-
-func (c *memo) run(key string, e *memoEntry, fn func() Row, failed func(any) Row) {
-	var row Row
-	defer func() {
-		if v := recover(); v != nil {
-			if failed != nil {
-				row = failed(v)
-			} else {
-				row = Row{Errors: ptr(fmt.Sprintf("internal error: %v", v))}
-			}
-			row.Incomplete = true
-		}
-		c.mu.Lock()
-		if row.Incomplete && c.m[key] == e {
-			delete(c.m, key) // the next caller scans again
-		}
-		e.row = row
-		close(e.done)
-		c.mu.Unlock()
-	}()
-	row = fn()
-}
-
-// put stores a row scanned elsewhere (by Lambda), unless the key is known
-// or the row is incomplete.
-func (c *memo) put(key string, r Row) {
-	if r.Incomplete {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= memoMax {
-		c.m = map[string]*memoEntry{}
-	}
-	if _, found := c.m[key]; found {
-		return
-	}
-	e := &memoEntry{done: make(chan struct{}), row: r}
-	close(e.done)
-	c.m[key] = e
-}
-
-func (c *memo) peek(key string) (Row, bool) {
-	c.mu.Lock()
-	e, found := c.m[key]
-	c.mu.Unlock()
-	if !found {
-		return Row{}, false
-	}
-	select {
-	case <-e.done:
-		if e.row.Incomplete {
-			return Row{}, false
-		}
-		return e.row, true
-	default:
-		return Row{}, false
-	}
 }

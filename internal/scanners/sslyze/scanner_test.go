@@ -387,13 +387,13 @@ func TestPlaceholdersNotCached(t *testing.T) {
 		internalErrorRow(other, "boom"),
 		full, // implicit TLS
 	})
-	if _, ok := s.mail.peek(stls.key()); ok {
+	if _, ok := s.mail.Peek(stls.key()); ok {
 		t.Error("the deadline placeholder was cached")
 	}
-	if _, ok := s.mail.peek(other.key()); ok {
+	if _, ok := s.mail.Peek(other.key()); ok {
 		t.Error("an internal error row was cached")
 	}
-	if r, ok := s.mail.peek(implicit.key()); !ok || r.TLS12 == nil {
+	if r, ok := s.mail.Peek(implicit.key()); !ok || r.TLS12 == nil {
 		t.Errorf("the finished row was not cached: %+v, %v", r, ok)
 	}
 	if stls.key() == implicit.key() {
@@ -425,31 +425,8 @@ func TestPlaceholdersNotCached(t *testing.T) {
 	if row := (*res.(*Result))[0]; row.Incomplete || row.Errors == nil || *row.Errors != "Connectivity not established." {
 		t.Errorf("row %+v, want a scan's (connectivity not established)", row)
 	}
-	if r, ok := s.mail.peek(other.key()); !ok || r.Incomplete {
+	if r, ok := s.mail.Peek(other.key()); !ok || r.Incomplete {
 		t.Errorf("the scan's row was not cached: %+v, %v", r, ok)
-	}
-}
-
-// TestMemo: a caller whose context has ended starts no scan; a scan that
-// panics gives an internal error row to its callers, is not kept, and does
-// not take the process down.
-func TestMemo(t *testing.T) {
-	var m memo
-	dead, cancel := context.WithCancel(context.Background())
-	cancel()
-	called := false
-	if _, ok := m.get(dead, "k", func() Row { called = true; return Row{} }, nil); ok || called {
-		t.Errorf("with an ended context: ok %v, scan started %v", ok, called)
-	}
-	tg := target{Host: "mx.x.test", Port: 25, STARTTLS: true, Mail: true}
-	failed := func(v any) Row { return internalErrorRow(tg, v) }
-	r, ok := m.get(context.Background(), "k", func() Row { panic("boom") }, failed)
-	if !ok || !r.Incomplete || r.Errors == nil || *r.Errors != "internal error: boom" {
-		t.Errorf("after a panic: %+v, %v", r, ok)
-	}
-	r, ok = m.get(context.Background(), "k", func() Row { return Row{Hostname: "again"} }, failed)
-	if !ok || r.Hostname != "again" {
-		t.Errorf("the failed scan was kept: %+v", r)
 	}
 }
 

@@ -106,7 +106,7 @@ func (s *Scanner) Prepare(_ context.Context, t scan.Target, prior scan.Lookup) (
 				mt := target{Host: strings.ToLower(host), Port: port, STARTTLS: !implicit, Mail: true}
 				in.Targets = append(in.Targets, mt)
 				if s.remote && s.useCache {
-					if r, ok := s.mail.peek(mt.key()); ok {
+					if r, ok := s.mail.Peek(mt.key()); ok {
 						if in.Cached == nil {
 							in.Cached = map[string]Row{}
 						}

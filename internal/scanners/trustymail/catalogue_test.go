@@ -96,3 +96,12 @@ func TestConformance(t *testing.T) {
 	s := newLabScanner(t, l.Lab)
 	scannertest.Run(t, s, []scannertest.Case{{Target: scan.Target{Domain: "mail-perfect.test", BaseDomain: "mail-perfect.test"}}})
 }
+
+// TestHeadersMatchLab: the scanner writes the columns the lab's
+// expectations are written against (kept apart on purpose: the lab is the
+// independent specification).
+func TestHeadersMatchLab(t *testing.T) {
+	if strings.Join(Headers, "|") != strings.Join(lab.TrustymailHeaders, "|") {
+		t.Errorf("Headers\n%v\nlab.TrustymailHeaders\n%v", Headers, lab.TrustymailHeaders)
+	}
+}

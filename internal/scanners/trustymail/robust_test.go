@@ -15,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/domainscan/domain-scan/internal/netx"
+	"github.com/domainscan/domain-scan/internal/runcache"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
@@ -113,10 +114,10 @@ func TestSMTPPlaceholders(t *testing.T) {
 	done := SMTPResult{Listening: true, SMTP: true, STARTTLS: true}
 
 	s.Observe(scan.Target{Domain: "x.test"}, &Result{SMTP: map[string]SMTPResult{"mx1.x.test:25": placeholder, "mx2.x.test:25": done}})
-	if _, ok := s.smtp.peek("mx1.x.test:25"); ok {
+	if _, ok := s.smtp.Peek("mx1.x.test:25"); ok {
 		t.Error("Observe cached a placeholder")
 	}
-	if _, ok := s.smtp.peek("mx2.x.test:25"); !ok {
+	if _, ok := s.smtp.Peek("mx2.x.test:25"); !ok {
 		t.Error("Observe did not cache a finished probe")
 	}
 
@@ -124,19 +125,19 @@ func TestSMTPPlaceholders(t *testing.T) {
 	if _, err := s.Scan(context.Background(), scan.Job{Target: scan.Target{Domain: "x.test", BaseDomain: "x.test"}, Inputs: in}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.smtp.peek("mx3.x.test:25"); ok {
+	if _, ok := s.smtp.Peek("mx3.x.test:25"); ok {
 		t.Error("a job's inputs cached a placeholder")
 	}
 
 	// A computation that could not finish is given to its caller and not
 	// kept; the next caller computes again.
-	if r, ok := s.smtp.get(context.Background(), "mx4.x.test:25", func() SMTPResult { return placeholder }, nil); !ok || !r.Incomplete {
+	if r, ok := s.smtp.Get(context.Background(), "mx4.x.test:25", func() SMTPResult { return placeholder }, nil); !ok || !r.Incomplete {
 		t.Errorf("get = %+v, %v", r, ok)
 	}
-	if _, ok := s.smtp.peek("mx4.x.test:25"); ok {
+	if _, ok := s.smtp.Peek("mx4.x.test:25"); ok {
 		t.Error("an incomplete computation was kept")
 	}
-	if r, _ := s.smtp.get(context.Background(), "mx4.x.test:25", func() SMTPResult { return done }, nil); !r.SMTP {
+	if r, _ := s.smtp.Get(context.Background(), "mx4.x.test:25", func() SMTPResult { return done }, nil); !r.SMTP {
 		t.Errorf("second get = %+v, want a new computation", r)
 	}
 
@@ -166,25 +167,25 @@ func showBool(p *bool) string {
 // computation that panics gives the failure value, is not kept, and does
 // not take the process down.
 func TestMemoGuards(t *testing.T) {
-	var m memo[SMTPResult]
+	var m runcache.Memo[SMTPResult]
 	dead, cancel := context.WithCancel(context.Background())
 	cancel()
 	started := false
-	if _, ok := m.get(dead, "k", func() SMTPResult { started = true; return SMTPResult{} }, nil); ok || started {
+	if _, ok := m.Get(dead, "k", func() SMTPResult { started = true; return SMTPResult{} }, nil); ok || started {
 		t.Errorf("ended context: ok %v, started %v", ok, started)
 	}
 	failed := func(v any) SMTPResult {
 		return SMTPResult{Incomplete: true, Errors: []string{fmt.Sprint("internal error: ", v)}}
 	}
-	r, ok := m.get(context.Background(), "k", func() SMTPResult { panic("boom") }, failed)
+	r, ok := m.Get(context.Background(), "k", func() SMTPResult { panic("boom") }, failed)
 	if !ok || !r.Incomplete || len(r.Errors) != 1 || r.Errors[0] != "internal error: boom" {
 		t.Errorf("after a panic: %+v, %v", r, ok)
 	}
-	if _, ok := m.peek("k"); ok {
+	if _, ok := m.Peek("k"); ok {
 		t.Error("the failure was kept")
 	}
-	var b memo[*domainState]
-	if st, ok := b.get(context.Background(), "base.test", func() *domainState { panic("boom") }, nil); !ok || st != nil {
+	var b runcache.Memo[*domainState]
+	if st, ok := b.Get(context.Background(), "base.test", func() *domainState { panic("boom") }, nil); !ok || st != nil {
 		t.Errorf("base after a panic: %v, %v", st, ok)
 	}
 }
@@ -248,7 +249,7 @@ func TestMailServerBounds(t *testing.T) {
 	}
 	for _, port := range DefaultPorts {
 		key := "mx.busy.test:" + strconv.Itoa(port)
-		if r, ok := s.smtp.get(context.Background(), key, func() SMTPResult { return SMTPResult{Listening: true} }, nil); !ok || !r.Listening {
+		if r, ok := s.smtp.Get(context.Background(), key, func() SMTPResult { return SMTPResult{Listening: true} }, nil); !ok || !r.Listening {
 			t.Errorf("%s: %+v, %v; want a fresh computation", key, r, ok)
 		}
 	}

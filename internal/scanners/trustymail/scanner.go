@@ -21,6 +21,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/runcache"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
@@ -51,8 +52,8 @@ type Scanner struct {
 	res      *resolver
 	prober   *smtpProber
 	smtpSem  chan struct{} // run-wide bound of SMTP probes at once
-	smtp     memo[SMTPResult]
-	base     memo[*domainState]
+	smtp     runcache.Memo[SMTPResult]
+	base     runcache.Memo[*domainState]
 }
 
 // Bounds of the STARTTLS check.
@@ -92,8 +93,8 @@ func (*Scanner) Info() scan.Info {
 
 // DefineFlags adds the original's trustymail flags.
 func (s *Scanner) DefineFlags(fs *flag.FlagSet) {
-	fs.Var((*secondsFlag)(&s.timeout), "timeout", "trustymail's DNS time limit per lookup, seconds or a duration")
-	fs.Var((*secondsFlag)(&s.smtpTimeout), "smtp-timeout", "trustymail's SMTP time limit per step (connect, each reply, TLS handshake)")
+	fs.Var(scan.SecondsFlag{D: &s.timeout, Max: time.Hour}, "timeout", "trustymail's DNS time limit per lookup, seconds or a duration")
+	fs.Var(scan.SecondsFlag{D: &s.smtpTimeout, Max: time.Hour}, "smtp-timeout", "trustymail's SMTP time limit per step (connect, each reply, TLS handshake)")
 	fs.StringVar(&s.smtpLocalhost, "smtp-localhost", "", "name to say in EHLO/HELO (default: this host's FQDN, else its address)")
 	fs.Var(&s.ports, "smtp-ports", "comma-separated SMTP ports to test; 465 is tested as implicit TLS")
 	fs.Var(&s.noSMTPCache, "no-smtp-cache", "contact every mail server again for each domain that uses it (takes a value, as in the original: --no-smtp-cache=true)")
@@ -176,7 +177,7 @@ type prepared struct {
 func (s *Scanner) Prepare(ctx context.Context, t scan.Target, _ scan.Lookup) (json.RawMessage, error) {
 	// Nothing known yet (always so in an asynchronous run, where no
 	// result comes back): no MX lookup.
-	if !s.remote || !s.useCache || s.res == nil || s.smtp.empty() {
+	if !s.remote || !s.useCache || s.res == nil || s.smtp.Empty() {
 		return nil, nil
 	}
 	msg, err := s.res.query(ctx, t.Domain, dns.TypeMX)
@@ -187,7 +188,7 @@ func (s *Scanner) Prepare(ctx context.Context, t scan.Target, _ scan.Lookup) (js
 	for _, host := range mxHosts(msg) {
 		for _, port := range s.ports {
 			key := host + ":" + strconv.Itoa(port)
-			if r, ok := s.smtp.peek(key); ok && !r.Incomplete {
+			if r, ok := s.smtp.Peek(key); ok && !r.Incomplete {
 				if p.SMTP == nil {
 					p.SMTP = map[string]SMTPResult{}
 				}
@@ -210,7 +211,7 @@ func (s *Scanner) Observe(_ scan.Target, r scan.Result) {
 	}
 	for k, v := range res.SMTP {
 		if !v.Incomplete {
-			s.smtp.put(k, v)
+			s.smtp.Put(k, v)
 		}
 	}
 }
@@ -251,7 +252,7 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 	if s.useCache {
 		for k, v := range pre.SMTP {
 			if !v.Incomplete {
-				s.smtp.put(k, v)
+				s.smtp.Put(k, v)
 			}
 		}
 	}
@@ -275,7 +276,7 @@ func (s *Scanner) Scan(ctx context.Context, job scan.Job) (scan.Result, error) {
 	baseUnknown := false
 	if !st.isBase {
 		wg.Go(func() {
-			b, ok := s.base.get(ctx, base, func() *domainState {
+			b, ok := s.base.Get(ctx, base, func() *domainState {
 				// Shared by every subdomain of the run: not bound to one
 				// domain's deadline, but to its own.
 				bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*s.timeout)
@@ -390,7 +391,7 @@ func (s *Scanner) starttlsCheck(ctx context.Context, servers []string) *part {
 			if s.useCache {
 				// Bounded by the SMTP steps, not by one domain's deadline,
 				// since other domains may wait for the same server.
-				pr.res, pr.done = s.smtp.get(ctx, pr.key, func() SMTPResult { return run(context.WithoutCancel(ctx)) }, failed)
+				pr.res, pr.done = s.smtp.Get(ctx, pr.key, func() SMTPResult { return run(context.WithoutCancel(ctx)) }, failed)
 				return
 			}
 			if ctx.Err() != nil {
@@ -590,23 +591,6 @@ func (f *portsFlag) Set(v string) error {
 	}
 	*f = out
 	return nil
-}
-
-// secondsFlag is a duration flag that also takes plain seconds, and prints
-// itself in a form it parses back (the value travels to Lambda as text).
-type secondsFlag time.Duration
-
-func (f *secondsFlag) String() string { return time.Duration(*f).String() }
-
-func (f *secondsFlag) Set(v string) error {
-	d, err := scan.ParseSeconds(v)
-	if err == nil && (d <= 0 || d > time.Hour) {
-		err = fmt.Errorf("%q: want more than 0 and at most an hour", v)
-	}
-	if err == nil {
-		*f = secondsFlag(d)
-	}
-	return err
 }
 
 // boolish is a flag that takes a value, as the original's --no-smtp-cache

@@ -50,7 +50,8 @@ type SMTPResult struct {
 }
 
 // keep says whether the run's cache may keep r for later domains.
-func (r SMTPResult) keep() bool { return !r.Incomplete }
+// Keep: only finished probes are shared with later domains.
+func (r SMTPResult) Keep() bool { return !r.Incomplete }
 
 // maxSMTPRead bounds what one probe reads from a server (greeting, EHLO
 // reply, TLS handshake): a hostile server cannot make a probe use more.
@@ -462,123 +463,4 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	c.left -= int64(n)
 	return n, err
-}
-
-// cacheable is a value of the run's caches: keep says whether it may be
-// kept for later callers (placeholders and failures may not).
-type cacheable interface{ keep() bool }
-
-// memo runs a function once per key and shares its value with every
-// concurrent and later caller (the per-run SMTP and base-domain caches).
-// Values that may not be kept go to the callers waiting for them, and the
-// next caller computes again. It holds at most memoMax keys: past that it
-// starts over, which costs repeated work, never wrong answers.
-type memo[V cacheable] struct {
-	mu sync.Mutex
-	m  map[string]*memoEntry[V]
-}
-
-const memoMax = 200_000
-
-type memoEntry[V any] struct {
-	done chan struct{}
-	v    V
-}
-
-// get returns key's value, computing it with fn on first use; a panic of
-// fn becomes the value failed gives (the zero value when failed is nil).
-// A caller whose ctx ends stops waiting (ok false) and the computation
-// goes on for the others; a caller whose ctx has already ended starts
-// nothing.
-func (c *memo[V]) get(ctx context.Context, key string, fn func() V, failed func(any) V) (v V, ok bool) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= memoMax {
-		c.m = map[string]*memoEntry[V]{}
-	}
-	e, found := c.m[key]
-	if !found {
-		if ctx.Err() != nil {
-			c.mu.Unlock()
-			return v, false
-		}
-		e = &memoEntry[V]{done: make(chan struct{})}
-		c.m[key] = e
-		go c.run(key, e, fn, failed)
-	}
-	c.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.v, true
-	case <-ctx.Done():
-		return v, false
-	}
-}
-
-func (c *memo[V]) run(key string, e *memoEntry[V], fn func() V, failed func(any) V) {
-	var v V
-	panicked := false
-	defer func() {
-		if p := recover(); p != nil {
-			panicked = true
-			var zero V
-			v = zero
-			if failed != nil {
-				v = failed(p)
-			}
-		}
-		c.mu.Lock()
-		if (panicked || !v.keep()) && c.m[key] == e {
-			delete(c.m, key)
-		}
-		e.v = v
-		close(e.done)
-		c.mu.Unlock()
-	}()
-	v = fn()
-}
-
-// put stores a value computed elsewhere (a result from Lambda), unless the
-// key is known or the value may not be kept.
-func (c *memo[V]) put(key string, v V) {
-	if !v.keep() {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= memoMax {
-		c.m = map[string]*memoEntry[V]{}
-	}
-	if _, found := c.m[key]; found {
-		return
-	}
-	e := &memoEntry[V]{done: make(chan struct{}), v: v}
-	close(e.done)
-	c.m[key] = e
-}
-
-// peek returns a finished value that may be kept.
-// empty reports whether nothing is stored.
-func (c *memo[V]) empty() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m) == 0
-}
-
-func (c *memo[V]) peek(key string) (V, bool) {
-	c.mu.Lock()
-	e, found := c.m[key]
-	c.mu.Unlock()
-	var zero V
-	if !found {
-		return zero, false
-	}
-	select {
-	case <-e.done:
-		if !e.v.keep() {
-			return zero, false
-		}
-		return e.v, true
-	default:
-		return zero, false
-	}
 }

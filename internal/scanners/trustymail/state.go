@@ -66,7 +66,8 @@ type domainState struct {
 
 // keep says whether the base-domain cache may keep st (nil: a lookup that
 // failed internally).
-func (st *domainState) keep() bool { return st != nil }
+// Keep: a base domain's state is shared once computed.
+func (st *domainState) Keep() bool { return st != nil }
 
 func (st *domainState) apply(p *part) {
 	st.debug = append(st.debug, p.debug...)

@@ -1,0 +1,36 @@
+// Package s3test serves an in-memory S3 (gofakes3) on loopback for tests
+// and points the AWS SDK at it the standard way.
+package s3test
+
+import (
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Start serves S3 until the test ends and sets AWS_ENDPOINT_URL_S3, a
+// region and fake credentials (no shared config files) for the test. It
+// returns the endpoint URL.
+func Start(t *testing.T) string {
+	t.Helper()
+	faker := gofakes3.New(s3mem.New(), gofakes3.WithAutoBucket(true))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: faker.Server()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	url := "http://" + ln.Addr().String()
+	t.Setenv("AWS_ENDPOINT_URL_S3", url)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	return url
+}
