@@ -39,6 +39,21 @@ func SyntheticMailServer(k int) string {
 	return fmt.Sprintf("mx%02d.%s", k, syntheticMailDomain)
 }
 
+// SyntheticDomains is the list of the first n synthetic domains, as an
+// engine source (Len and Range), for benchmarks.
+type SyntheticDomains int
+
+func (n SyntheticDomains) Len() int64 { return int64(n) }
+
+func (n SyntheticDomains) Range(fn func(string) bool) error {
+	for i := range int(n) {
+		if !fn(SyntheticName(i)) {
+			break
+		}
+	}
+	return nil
+}
+
 // SyntheticName is the i-th synthetic domain (i from 0).
 func SyntheticName(i int) string { return fmt.Sprintf("synth-%07d.test", i) }
 

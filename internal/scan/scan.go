@@ -202,3 +202,12 @@ type LambdaMeta struct {
 
 // Duration is End - Start.
 func (r *Record) Duration() time.Duration { return r.End.Sub(r.Start) }
+
+// Opt is a result cell from an optional value: *p, or nil (the original's
+// None) when p is nil.
+func Opt[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

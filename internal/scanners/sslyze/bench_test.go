@@ -15,18 +15,6 @@ import (
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
-type syntheticSource int
-
-func (n syntheticSource) Len() int64 { return int64(n) }
-func (n syntheticSource) Range(fn func(string) bool) error {
-	for i := range int(n) {
-		if !fn(lab.SyntheticName(i)) {
-			break
-		}
-	}
-	return nil
-}
-
 // BenchmarkSynthetic scans the HTTPS host of 1,000 synthetic lab domains
 // with sslyze through the engine (100 workers; no pshtt cache, so every
 // domain's own name on 443 is a target, including those without HTTPS).
@@ -57,7 +45,7 @@ func BenchmarkSynthetic(b *testing.B) {
 		runtime.GC()
 		w := memwatch.Start(50 * time.Millisecond)
 		start := time.Now()
-		sum, err := e.Run(context.Background(), []scan.Scanner{s}, syntheticSource(n))
+		sum, err := e.Run(context.Background(), []scan.Scanner{s}, lab.SyntheticDomains(n))
 		el := time.Since(start)
 		peakHeap, peakSys := w.Stop()
 		if err != nil {

@@ -1,5 +1,7 @@
 package sslyze
 
+import "github.com/domainscan/domain-scan/internal/scan"
+
 // Headers are the 40 columns of domain-scan's results/sslyze.csv, one row
 // per scanned endpoint (the HTTPS host, then each STARTTLS mail server).
 var Headers = []string{
@@ -117,37 +119,16 @@ func (r *Result) Rows() [][]any {
 	for _, x := range *r {
 		out = append(out, []any{
 			x.Hostname, x.Port, x.STARTTLS,
-			b(x.SSLv2), b(x.SSLv3), b(x.TLS10), b(x.TLS11), b(x.TLS12), b(x.TLS13),
-			b(x.AnyFS), b(x.AllFS), b(x.AnyRC4), b(x.AllRC4), b(x.Any3DES),
-			s(x.KeyType), n(x.KeyLength), s(x.SignatureAlgorithm), b(x.SHA1Served), b(x.SHA1Constructed),
-			s(x.NotBefore), s(x.NotAfter), s(x.ServedIssuer), s(x.ConstructedIssuer),
-			b(x.AssertsEV), b(x.TrustedEV), s(x.EVOIDs), s(x.EVBrowsers), b(x.Symantec), s(x.SymantecDate),
-			b(x.AnyExport), b(x.AnyNULL), b(x.AnyMD5), b(x.AnyLessThan), b(x.InsecureReneg),
-			b(x.ShortKey), b(x.MD5Signed), b(x.SHA1Signed), b(x.Expired), s(x.Ciphers), s(x.Errors),
+			scan.Opt(x.SSLv2), scan.Opt(x.SSLv3), scan.Opt(x.TLS10), scan.Opt(x.TLS11), scan.Opt(x.TLS12), scan.Opt(x.TLS13),
+			scan.Opt(x.AnyFS), scan.Opt(x.AllFS), scan.Opt(x.AnyRC4), scan.Opt(x.AllRC4), scan.Opt(x.Any3DES),
+			scan.Opt(x.KeyType), scan.Opt(x.KeyLength), scan.Opt(x.SignatureAlgorithm), scan.Opt(x.SHA1Served), scan.Opt(x.SHA1Constructed),
+			scan.Opt(x.NotBefore), scan.Opt(x.NotAfter), scan.Opt(x.ServedIssuer), scan.Opt(x.ConstructedIssuer),
+			scan.Opt(x.AssertsEV), scan.Opt(x.TrustedEV), scan.Opt(x.EVOIDs), scan.Opt(x.EVBrowsers), scan.Opt(x.Symantec), scan.Opt(x.SymantecDate),
+			scan.Opt(x.AnyExport), scan.Opt(x.AnyNULL), scan.Opt(x.AnyMD5), scan.Opt(x.AnyLessThan), scan.Opt(x.InsecureReneg),
+			scan.Opt(x.ShortKey), scan.Opt(x.MD5Signed), scan.Opt(x.SHA1Signed), scan.Opt(x.Expired), scan.Opt(x.Ciphers), scan.Opt(x.Errors),
 		})
 	}
 	return out
-}
-
-func b(v *bool) any {
-	if v == nil {
-		return nil
-	}
-	return *v
-}
-
-func s(v *string) any {
-	if v == nil {
-		return nil
-	}
-	return *v
-}
-
-func n(v *int) any {
-	if v == nil {
-		return nil
-	}
-	return *v
 }
 
 func ptr[T any](v T) *T { return &v }

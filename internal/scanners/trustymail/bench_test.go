@@ -15,18 +15,6 @@ import (
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
-type syntheticSource int
-
-func (n syntheticSource) Len() int64 { return int64(n) }
-func (n syntheticSource) Range(fn func(string) bool) error {
-	for i := range int(n) {
-		if !fn(lab.SyntheticName(i)) {
-			break
-		}
-	}
-	return nil
-}
-
 // BenchmarkSynthetic scans 10,000 synthetic lab domains with trustymail
 // through the engine (cache and CSV included) with 1,000 workers. The
 // domains that exist share 100 mail servers, each on 25, 587 and 465. It
@@ -58,7 +46,7 @@ func BenchmarkSynthetic(b *testing.B) {
 		runtime.GC()
 		w := memwatch.Start(50 * time.Millisecond)
 		start := time.Now()
-		sum, err := e.Run(context.Background(), []scan.Scanner{s}, syntheticSource(n))
+		sum, err := e.Run(context.Background(), []scan.Scanner{s}, lab.SyntheticDomains(n))
 		el := time.Since(start)
 		peakHeap, peakSys := w.Stop()
 		if err != nil {

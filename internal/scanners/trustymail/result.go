@@ -1,6 +1,7 @@
 package trustymail
 
 import (
+	"github.com/domainscan/domain-scan/internal/scan"
 	"strconv"
 	"strings"
 )
@@ -110,37 +111,16 @@ type Result struct {
 // Rows is one row in Headers order.
 func (r *Result) Rows() [][]any {
 	return [][]any{{
-		r.Live, b(r.MXRecord), b(r.MXRecordDNSSEC), s(r.MailServers), s(r.PortsTested),
-		b(r.SupportsSMTP), s(r.SupportsSMTPResults), b(r.SupportsSTARTTLS), s(r.SupportsSTARTTLSResults),
-		b(r.SPFRecord), b(r.SPFRecordDNSSEC), r.ValidSPF, s(r.SPFResults),
-		b(r.DMARCRecord), b(r.DMARCRecordDNSSEC), b(r.ValidDMARC), s(r.DMARCResults),
-		b(r.DMARCOnBase), b(r.DMARCOnBaseDNSSEC), b(r.ValidDMARCOnBase), s(r.DMARCResultsOnBase),
-		s(r.DMARCPolicy), s(r.DMARCSubdomainPolicy), n(r.DMARCPct), s(r.DMARCAggregateURIs), s(r.DMARCForensicURIs),
+		r.Live, scan.Opt(r.MXRecord), scan.Opt(r.MXRecordDNSSEC), scan.Opt(r.MailServers), scan.Opt(r.PortsTested),
+		scan.Opt(r.SupportsSMTP), scan.Opt(r.SupportsSMTPResults), scan.Opt(r.SupportsSTARTTLS), scan.Opt(r.SupportsSTARTTLSResults),
+		scan.Opt(r.SPFRecord), scan.Opt(r.SPFRecordDNSSEC), r.ValidSPF, scan.Opt(r.SPFResults),
+		scan.Opt(r.DMARCRecord), scan.Opt(r.DMARCRecordDNSSEC), scan.Opt(r.ValidDMARC), scan.Opt(r.DMARCResults),
+		scan.Opt(r.DMARCOnBase), scan.Opt(r.DMARCOnBaseDNSSEC), scan.Opt(r.ValidDMARCOnBase), scan.Opt(r.DMARCResultsOnBase),
+		scan.Opt(r.DMARCPolicy), scan.Opt(r.DMARCSubdomainPolicy), scan.Opt(r.DMARCPct), scan.Opt(r.DMARCAggregateURIs), scan.Opt(r.DMARCForensicURIs),
 		r.DMARCHasAggregateURI, r.DMARCHasForensicURI, r.DMARCReportsAddrError,
-		s(r.SyntaxErrors), s(r.DebugInfo),
-		b(r.NegotiatesSTARTTLS), s(r.NegotiatesSTARTTLSResults), b(r.CertificatesValid), s(r.CertificatesValidResults),
+		scan.Opt(r.SyntaxErrors), scan.Opt(r.DebugInfo),
+		scan.Opt(r.NegotiatesSTARTTLS), scan.Opt(r.NegotiatesSTARTTLSResults), scan.Opt(r.CertificatesValid), scan.Opt(r.CertificatesValidResults),
 	}}
-}
-
-func b(v *bool) any {
-	if v == nil {
-		return nil
-	}
-	return *v
-}
-
-func s(v *string) any {
-	if v == nil {
-		return nil
-	}
-	return *v
-}
-
-func n(v *int) any {
-	if v == nil {
-		return nil
-	}
-	return *v
 }
 
 // joined is ", ".join(list), or None for an empty list.
