@@ -69,6 +69,7 @@ func runAsync(ctx context.Context, cmd *cobra.Command, f *scanFlags, a asyncSetu
 		m.Scanners = append(m.Scanners, sp)
 	}
 	c := asyncClient(f, a.store, a.client, byName, a.log)
+	m.Rate, m.Submitters = c.Rate, c.Submitters
 	// As any run: no results file of an earlier run stays next to this
 	// run's meta.json.
 	if err := (outputs{obj: a.store}).removeStale(ctx); err != nil {
@@ -81,12 +82,16 @@ func runAsync(ctx context.Context, cmd *cobra.Command, f *scanFlags, a asyncSetu
 	fmt.Fprintf(a.stderr, "asynchronous run %s: %d domains in %d batches of %d, manifest %s/manifest.json\n",
 		m.RunID, m.Domains, m.Batches, m.BatchSize, runURI)
 	if f.coordinator {
+		m.Coordinated = true
+		if err := c.PutManifest(ctx, m); err != nil {
+			return err
+		}
 		a.disp.Close()
 		fn := m.Scanners[0].Function // every function is the same binary
 		if err := asyncrun.SubmitCoordinator(ctx, a.client, fn, m, deadlineOr(time.Duration(f.asyncDeadline))); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "handed to a coordinator (%s): it sends the batches and writes %s/results/ when done; follow it with\n  domain-scan collect %s\n", fn, a.store, runURI)
+		fmt.Fprintf(a.stderr, "handed to a coordinator (%s): it sends the batches and writes %s/results/ when done; wait for it with\n  domain-scan collect %s --wait\n", fn, a.store, runURI)
 		return nil
 	}
 	return follow(ctx, c, m, a.store, a.disp, a.stderr, asyncrun.FollowOptions{Detach: f.detach,
@@ -266,7 +271,8 @@ written idempotently, so nothing is ever counted twice).`,
 				mode = progress.Off
 			}
 			disp := progress.New(stderr, mode, 5*time.Second)
-			o := asyncrun.FollowOptions{Resubmit: resubmit, NoSubmit: !wait && !resubmit}
+			// A coordinated run is sent by its coordinator: watch it.
+			o := asyncrun.FollowOptions{Resubmit: resubmit, NoSubmit: (!wait || m.Coordinated) && !resubmit}
 			if wait {
 				o.Deadline = deadlineOr(time.Duration(deadline))
 			}
@@ -283,7 +289,7 @@ written idempotently, so nothing is ever counted twice).`,
 	fl.BoolVar(&wait, "wait", false, "wait for missing batches (up to --deadline), submitting dependent batches as their inputs arrive")
 	fl.BoolVar(&resubmit, "resubmit", false, "send every batch that has no results yet again (then look once, or wait with --wait)")
 	fl.StringVar(&outFlag, "output", "", "where results/ go: a directory or s3://bucket/prefix/ (default: next to the run)")
-	fl.Var(&deadline, "deadline", "how long --wait waits (default 2h)")
+	fl.Var(&deadline, "deadline", "how long --wait waits, seconds or a duration (default 2h)")
 	fl.StringVar(&profile, "lambda-profile", "", "AWS profile for S3 and Lambda")
 	fl.BoolVar(&pathStyle, "s3-path-style", false, "path-style S3 addressing")
 	fl.Float64Var(&rateFlag, "async-rate", 200, "invocations submitted per second at most")

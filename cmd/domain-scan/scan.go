@@ -91,7 +91,7 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.StringVar(&f.scan, "scan", "", "comma-separated scanners to run (see `domain-scan scanners`)")
+	fl.StringVar(&f.scan, "scan", "", "comma-separated scanners to run (see: domain-scan scanners)")
 	fl.StringVar(&f.output, "output", "./", "directory for cache/ and results/, or s3://bucket/prefix/")
 	fl.BoolVar(&f.s3PathStyle, "s3-path-style", false, "path-style S3 addressing (default: only with AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL set)")
 	fl.BoolVar(&f.cache, "cache", false, "use cached results from cache/<scanner>/<domain>.json where present (resumes an interrupted run)")
@@ -116,8 +116,8 @@ column holds domains, or an http(s) URL of such a CSV.`,
 	fl.IntVar(&f.lambdaBatch, "lambda-batch", 1, "domains per Lambda invocation (with --async: default 50)")
 	fl.BoolVar(&f.async, "async", false, "with --lambda and an s3:// --output: submit batches as asynchronous invocations that write their results to S3")
 	fl.BoolVar(&f.coordinator, "coordinator", false, "with --async: hand the run to a coordinator invocation that sends the batches and collects the results; return at once")
-	fl.BoolVar(&f.detach, "detach", false, "with --async: return once the batches are submitted; `domain-scan collect` finishes the run")
-	fl.Var(&f.asyncDeadline, "async-deadline", "with --async: how long to wait for every batch before reporting the missing ones (seconds or a duration)")
+	fl.BoolVar(&f.detach, "detach", false, "with --async: return once the batches that can be sent are submitted; collect --wait finishes the run")
+	fl.Var(&f.asyncDeadline, "async-deadline", "with --async: how long to wait for every batch before reporting the missing ones, seconds or a duration (default 2h)")
 	fl.Float64Var(&f.asyncRate, "async-rate", 200, "with --async: invocations submitted per second at most (the pool fills to rate × batch duration)")
 
 	// Every scanner's own flags are known up front, so one parse handles all
@@ -661,8 +661,13 @@ func parseFormats(format string, jsonFlag bool) (csvOut, jsonlOut bool, err erro
 // duration ("90s", "2m").
 type secondsOrDuration time.Duration
 
-func (d *secondsOrDuration) String() string { return time.Duration(*d).String() }
-func (d *secondsOrDuration) Type() string   { return "duration" }
+func (d *secondsOrDuration) String() string {
+	if *d == 0 {
+		return "" // no default shown in --help
+	}
+	return time.Duration(*d).String()
+}
+func (d *secondsOrDuration) Type() string { return "duration" }
 func (d *secondsOrDuration) Set(v string) error {
 	x, err := scan.ParseSeconds(v)
 	if err == nil && x == 0 {

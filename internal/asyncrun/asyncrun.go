@@ -51,6 +51,13 @@ type Manifest struct {
 	Bucket      string `json:"bucket"`
 	Prefix      string `json:"prefix"`
 	S3PathStyle bool   `json:"s3_path_style,omitempty"`
+	// Rate and Submitters are the submitting client's settings, which a
+	// coordinator uses too.
+	Rate float64 `json:"rate,omitempty"`
+	// Coordinated: a coordinator invocation sends the batches; clients
+	// only watch (unless resubmitting).
+	Coordinated bool   `json:"coordinated,omitempty"`
+	Submitters  int    `json:"submitters,omitempty"`
 	Meta        bool   `json:"meta,omitempty"`
 	CSV         bool   `json:"csv"`
 	JSONL       bool   `json:"jsonl,omitempty"`
@@ -178,6 +185,9 @@ func (c *Client) Start(ctx context.Context, m *Manifest, src Source) error {
 	m.Batches, m.Domains = n, int64(count)
 	return c.putManifest(ctx, m)
 }
+
+// PutManifest rewrites the run's manifest.
+func (c *Client) PutManifest(ctx context.Context, m *Manifest) error { return c.putManifest(ctx, m) }
 
 func (c *Client) putManifest(ctx context.Context, m *Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")

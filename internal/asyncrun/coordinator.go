@@ -79,6 +79,12 @@ func Coordinate(ctx context.Context, req awslambda.Request, newScanners func() [
 		}
 	}
 	c := &Client{Store: store, Lambda: api, Scanners: scanners, Log: log, Rate: 200, Submitters: 8, Poll: 5 * time.Second}
+	if m.Rate > 0 {
+		c.Rate = m.Rate
+	}
+	if m.Submitters > 0 {
+		c.Submitters = m.Submitters
+	}
 	if v := os.Getenv("DOMAIN_SCAN_ASYNC_POLL"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			c.Poll = d

@@ -40,6 +40,9 @@ func (f SecondsFlag) String() string {
 	return f.D.String()
 }
 
+// Type names the value in --help.
+func (f SecondsFlag) Type() string { return "duration" }
+
 func (f SecondsFlag) Set(v string) error {
 	d, err := ParseSeconds(v)
 	if err == nil && (d <= 0 || d > f.Max) {

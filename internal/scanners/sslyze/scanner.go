@@ -460,6 +460,9 @@ type flagBool bool
 
 func (f *flagBool) String() string { return strconv.FormatBool(bool(*f)) }
 
+// Type names the value in --help.
+func (f *flagBool) Type() string { return "true|false" }
+
 func (f *flagBool) Set(v string) error {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on", "t", "y":

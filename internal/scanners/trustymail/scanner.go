@@ -569,6 +569,9 @@ func (f *portsFlag) String() string {
 	return strings.Join(parts, ",")
 }
 
+// Type names the value in --help.
+func (f *portsFlag) Type() string { return "ports" }
+
 func (f *portsFlag) Set(v string) error {
 	var out portsFlag
 	seen := map[int]bool{}
@@ -598,6 +601,9 @@ func (f *portsFlag) Set(v string) error {
 type boolish bool
 
 func (f *boolish) String() string { return strconv.FormatBool(bool(*f)) }
+
+// Type names the value in --help.
+func (f *boolish) Type() string { return "true|false" }
 
 func (f *boolish) Set(v string) error {
 	switch strings.ToLower(strings.TrimSpace(v)) {
