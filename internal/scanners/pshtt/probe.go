@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"github.com/domainscan/domain-scan/internal/netx"
 	"io"
 	"net"
 	"net/http"
@@ -59,7 +60,7 @@ func newProber(dial func(ctx context.Context, network, addr string) (net.Conn, e
 	// an old server does not lose the eventual destination.
 	ftr := tr.Clone()
 	ftr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10,
-		CipherSuites: allSuites, CurvePreferences: classicCurves}
+		CipherSuites: netx.AllCipherSuites, CurvePreferences: classicCurves}
 	p.follower = &http.Client{Transport: ftr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return errors.New("too many redirects")
@@ -392,7 +393,7 @@ func (p *prober) probeTLS(ctx context.Context, host string) (tlsProbe, *tls.Conn
 		ServerName:         host,
 		InsecureSkipVerify: true,
 		MinVersion:         tls.VersionTLS10,
-		CipherSuites:       allSuites,
+		CipherSuites:       netx.AllCipherSuites,
 		CurvePreferences:   classicCurves,
 		// Servers that ask for a client certificate after the request
 		// (IIS) renegotiate; OpenSSL went along.
@@ -446,11 +447,4 @@ func addrOf(a net.Addr) string {
 // times the CPU of X25519 per handshake.
 var classicCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
 
-// allSuites lets the probe accept any suite Go can speak, old ones included.
-var allSuites = func() []uint16 {
-	var ids []uint16
-	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
-		ids = append(ids, s.ID)
-	}
-	return ids
-}()
+// netx.AllCipherSuites lets the probe accept any suite Go can speak, old ones included.

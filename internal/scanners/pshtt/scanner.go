@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/netx"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
@@ -83,12 +84,12 @@ func (s *Scanner) Init(ctx context.Context, run scan.Run) error {
 	var custom, ptInt *x509.CertPool
 	var err error
 	if run.CAFile != "" {
-		if custom, err = loadPool(run.CAFile); err != nil {
+		if custom, err = netx.LoadCertPool(run.CAFile); err != nil {
 			return fmt.Errorf("--ca_file: %w", err)
 		}
 	}
 	if s.ptIntCAFile != "" {
-		if ptInt, err = loadPool(s.ptIntCAFile); err != nil {
+		if ptInt, err = netx.LoadCertPool(s.ptIntCAFile); err != nil {
 			return fmt.Errorf("--pt_int_ca_file: %w", err)
 		}
 	}
@@ -144,18 +145,6 @@ func (s *Scanner) Init(ctx context.Context, run scan.Run) error {
 	})
 	wg.Wait()
 	return nil
-}
-
-func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 // stripDomain is the wrapper's re.sub(r"^(https?://)?(www\.)?", "", domain).

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/domainscan/domain-scan/internal/domains"
+	"github.com/domainscan/domain-scan/internal/netx"
 	"github.com/domainscan/domain-scan/internal/runcache"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
@@ -113,13 +113,9 @@ func (s *Scanner) Init(_ context.Context, run scan.Run) error {
 	s.res = newResolver(servers, s.timeout)
 	var roots *x509.CertPool
 	if run.CAFile != "" {
-		pem, err := os.ReadFile(run.CAFile)
-		if err != nil {
+		var err error
+		if roots, err = netx.LoadCertPool(run.CAFile); err != nil {
 			return fmt.Errorf("--ca_file: %w", err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--ca_file: %s holds no PEM certificate", run.CAFile)
 		}
 	}
 	dial := (&net.Dialer{}).DialContext

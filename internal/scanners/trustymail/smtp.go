@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/domainscan/domain-scan/internal/netx"
+	"github.com/domainscan/domain-scan/internal/tlsprobe"
 	"io"
 	"net"
 	"net/netip"
@@ -364,27 +366,16 @@ func (p *smtpProber) tlsConfig(host string) *tls.Config {
 		ServerName:         host,
 		InsecureSkipVerify: true, // verified in judge, after recording the version
 		MinVersion:         tls.VersionTLS10,
-		CipherSuites:       allSuites,
+		CipherSuites:       netx.AllCipherSuites,
 	}
 }
-
-var allSuites = func() []uint16 {
-	var ids []uint16
-	for _, s := range tls.CipherSuites() {
-		ids = append(ids, s.ID)
-	}
-	for _, s := range tls.InsecureCipherSuites() {
-		ids = append(ids, s.ID)
-	}
-	return ids
-}()
 
 // judge records the negotiated version and whether the chain verifies for
 // host.
 func (p *smtpProber) judge(tc *tls.Conn, host string, r *SMTPResult) {
 	st := tc.ConnectionState()
 	r.Negotiated = true
-	r.TLSVersion = tlsVersionName(st.Version)
+	r.TLSVersion = tlsprobe.Version(st.Version).String()
 	if len(st.PeerCertificates) == 0 {
 		r.Errors = append(r.Errors, "TLS: no certificate")
 		return
@@ -405,20 +396,6 @@ func (p *smtpProber) judge(tc *tls.Conn, host string, r *SMTPResult) {
 		return
 	}
 	r.CertValid = true
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1.0"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return fmt.Sprintf("0x%04x", v)
 }
 
 // ehloName is --smtp-localhost, else this host's name when it is fully
