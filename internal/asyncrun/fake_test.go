@@ -18,10 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/domainscan/domain-scan/internal/awslambda"
+	"github.com/domainscan/domain-scan/internal/objstore/s3test"
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/scanners/noop"
 )
@@ -48,7 +46,7 @@ func TestMain(m *testing.M) {
 }
 
 func serveFakeAWS() {
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithAutoBucket(true))
+	faker := s3test.New()
 	// FAKE_S3_FAIL=key:N fails the first N PutObjects of that key (more
 	// than the SDK's own three attempts reach the function).
 	failKey, failTimes := os.Getenv("FAKE_S3_FAIL"), int64(1)

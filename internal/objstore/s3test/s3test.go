@@ -12,12 +12,30 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
+// New returns an in-memory S3 that creates buckets on first use. gofakes3
+// alone answers NoSuchBucket to all but one of several concurrent first
+// writes to a new bucket (its auto-creation loses the race to the others
+// with BucketAlreadyExists); the backend here treats that as success.
+func New() *gofakes3.GoFakeS3 {
+	return gofakes3.New(autoBackend{s3mem.New()}, gofakes3.WithAutoBucket(true))
+}
+
+type autoBackend struct{ *s3mem.Backend }
+
+func (b autoBackend) CreateBucket(name string) error {
+	err := b.Backend.CreateBucket(name)
+	if gofakes3.HasErrorCode(err, gofakes3.ErrBucketAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
 // Start serves S3 until the test ends and sets AWS_ENDPOINT_URL_S3, a
 // region and fake credentials (no shared config files) for the test. It
 // returns the endpoint URL.
 func Start(t *testing.T) string {
 	t.Helper()
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithAutoBucket(true))
+	faker := New()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
