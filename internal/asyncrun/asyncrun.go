@@ -127,12 +127,16 @@ type Source interface {
 	Range(fn func(string) bool) error
 }
 
+// batchWriters is how many batch objects Start writes at once.
+const batchWriters = 16
+
 // Start writes the batches and the manifest of a new run.
 func (c *Client) Start(ctx context.Context, m *Manifest, src Source) error {
 	if m.BatchSize < 1 {
 		return errors.New("asyncrun: batch size must be at least 1")
 	}
-	// Batches go up 16 at a time: a million domains are 20,000 objects.
+	// Batches go up batchWriters at a time: a million domains are 20,000
+	// objects.
 	type put struct {
 		n    int
 		data []byte
@@ -141,7 +145,7 @@ func (c *Client) Start(ctx context.Context, m *Manifest, src Source) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var putErr error
-	for range 16 {
+	for range batchWriters {
 		wg.Go(func() {
 			for p := range puts {
 				if err := c.Store.Put(ctx, batchKey(m.RunID, p.n), p.data); err != nil {

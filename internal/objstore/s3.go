@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -36,13 +38,27 @@ type S3 struct {
 	prefix string
 }
 
+// maxS3Conns bounds the idle connections kept to S3: above the store's
+// users' concurrency (16 batch writers, a few submitters' markers, two
+// upload parts), far below what would matter to S3.
+const maxS3Conns = 64
+
 // NewS3 returns a store for location (s3://bucket/prefix).
 func NewS3(ctx context.Context, location string, o S3Options) (*S3, error) {
 	bucket, prefix, err := ParseS3(location)
 	if err != nil {
 		return nil, err
 	}
-	var loads []func(*config.LoadOptions) error
+	// The SDK keeps 10 idle connections per host by default; a run puts
+	// up to 16 objects at once (batches, sent markers, uploads' parts),
+	// and the rest would be closed and dialled again on every round.
+	// The SDK's buildable client has no TLS settings of its own, so
+	// AWS_CA_BUNDLE keeps working.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = maxS3Conns
+		tr.MaxIdleConnsPerHost = maxS3Conns
+	})
+	loads := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
 	if o.Profile != "" {
 		loads = append(loads, config.WithSharedConfigProfile(o.Profile))
 	}
