@@ -2,17 +2,11 @@ package pshtt
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 
-	"github.com/domainscan/domain-scan/internal/cache"
-	"github.com/domainscan/domain-scan/internal/engine"
 	"github.com/domainscan/domain-scan/internal/lab"
-	"github.com/domainscan/domain-scan/internal/memwatch"
 	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/scanners/scannertest"
 )
 
 // BenchmarkSynthetic scans 10,000 synthetic lab domains with pshtt through
@@ -33,29 +27,9 @@ func BenchmarkSynthetic(b *testing.B) {
 		if err := s.Init(context.Background(), scan.Run{Net: l.Network(), CAFile: l.CAFile}); err != nil {
 			b.Fatal(err)
 		}
-		dir := b.TempDir()
-		if _, err := os.Stat("/dev/shm"); err == nil {
-			dir, _ = os.MkdirTemp("/dev/shm", "pshtt-bench-")
-			defer os.RemoveAll(dir)
-		}
-		e, err := engine.New(engine.Config{ResultsDir: filepath.Join(dir, "results"),
-			Cache: cache.New(filepath.Join(dir, "cache")), Workers: 1000, RunID: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runtime.GC()
-		w := memwatch.Start(50 * time.Millisecond)
-		start := time.Now()
-		sum, err := e.Run(context.Background(), []scan.Scanner{s}, lab.SyntheticDomains(n))
-		el := time.Since(start)
-		peakHeap, peakSys := w.Stop()
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := sum.Scanners[0].Counts
-		b.ReportMetric(float64(n)/el.Seconds(), "domains/s")
-		b.ReportMetric(float64(c.Failed+c.Timeout), "failed")
-		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MiB")
+		m := scannertest.EngineRun(b, s, lab.SyntheticDomains(n), 1000)
+		b.ReportMetric(float64(n)/m.Elapsed.Seconds(), "domains/s")
+		b.ReportMetric(float64(m.Counts.Failed+m.Counts.Timeout), "failed")
+		m.ReportMemory(b)
 	}
 }

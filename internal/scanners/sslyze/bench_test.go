@@ -2,17 +2,10 @@ package sslyze
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 
-	"github.com/domainscan/domain-scan/internal/cache"
-	"github.com/domainscan/domain-scan/internal/engine"
 	"github.com/domainscan/domain-scan/internal/lab"
-	"github.com/domainscan/domain-scan/internal/memwatch"
-	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/scanners/scannertest"
 )
 
 // BenchmarkSynthetic scans the HTTPS host of 1,000 synthetic lab domains
@@ -32,33 +25,13 @@ func BenchmarkSynthetic(b *testing.B) {
 	for range b.N {
 		s := New()
 		initScanner(b, s, l, "--sslyze-timeout=5")
-		dir := b.TempDir()
-		if _, err := os.Stat("/dev/shm"); err == nil {
-			dir, _ = os.MkdirTemp("/dev/shm", "sslyze-bench-")
-			defer os.RemoveAll(dir)
-		}
-		e, err := engine.New(engine.Config{ResultsDir: filepath.Join(dir, "results"),
-			Cache: cache.New(filepath.Join(dir, "cache")), Workers: 100, RunID: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runtime.GC()
-		w := memwatch.Start(50 * time.Millisecond)
-		start := time.Now()
-		sum, err := e.Run(context.Background(), []scan.Scanner{s}, lab.SyntheticDomains(n))
-		el := time.Since(start)
-		peakHeap, peakSys := w.Stop()
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := sum.Scanners[0].Counts
-		if c.OK != n {
+		m := scannertest.EngineRun(b, s, lab.SyntheticDomains(n), 100)
+		if c := m.Counts; c.OK != n {
 			b.Errorf("%d of %d domains ok (%d failed, %d timed out)", c.OK, n, c.Failed, c.Timeout)
 		}
-		b.ReportMetric(float64(n)/el.Seconds(), "targets/s")
+		b.ReportMetric(float64(n)/m.Elapsed.Seconds(), "targets/s")
 		b.ReportMetric(float64(s.Connections())/n, "conns/target")
-		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MiB")
+		m.ReportMemory(b)
 	}
 }
 

@@ -2,17 +2,10 @@ package trustymail
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 
-	"github.com/domainscan/domain-scan/internal/cache"
-	"github.com/domainscan/domain-scan/internal/engine"
 	"github.com/domainscan/domain-scan/internal/lab"
-	"github.com/domainscan/domain-scan/internal/memwatch"
-	"github.com/domainscan/domain-scan/internal/scan"
+	"github.com/domainscan/domain-scan/internal/scanners/scannertest"
 )
 
 // BenchmarkSynthetic scans 10,000 synthetic lab domains with trustymail
@@ -32,38 +25,18 @@ func BenchmarkSynthetic(b *testing.B) {
 	defer l.Close()
 	for range b.N {
 		s := newLabScanner(b, l, "--timeout=5", "--smtp-timeout=5")
-		dir := b.TempDir()
-		if _, err := os.Stat("/dev/shm"); err == nil {
-			dir, _ = os.MkdirTemp("/dev/shm", "trustymail-bench-")
-			defer os.RemoveAll(dir)
-		}
-		e, err := engine.New(engine.Config{ResultsDir: filepath.Join(dir, "results"),
-			Cache: cache.New(filepath.Join(dir, "cache")), Workers: 1000, RunID: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
 		accepted0 := l.SMTPAccepted()
-		runtime.GC()
-		w := memwatch.Start(50 * time.Millisecond)
-		start := time.Now()
-		sum, err := e.Run(context.Background(), []scan.Scanner{s}, lab.SyntheticDomains(n))
-		el := time.Since(start)
-		peakHeap, peakSys := w.Stop()
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := sum.Scanners[0].Counts
-		if c.OK != n {
+		m := scannertest.EngineRun(b, s, lab.SyntheticDomains(n), 1000)
+		if c := m.Counts; c.OK != n {
 			b.Errorf("%d of %d domains ok (%d failed, %d timed out)", c.OK, n, c.Failed, c.Timeout)
 		}
 		conns := s.SMTPConnections()
 		if want := int64(lab.SyntheticMailServers * len(DefaultPorts)); conns != want {
 			b.Errorf("%d SMTP connections, want one per host:port, %d", conns, want)
 		}
-		b.ReportMetric(float64(n)/el.Seconds(), "domains/s")
+		b.ReportMetric(float64(n)/m.Elapsed.Seconds(), "domains/s")
 		b.ReportMetric(float64(conns), "smtp-conns")
 		b.ReportMetric(float64(l.SMTPAccepted()-accepted0), "accepted-conns")
-		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MiB")
+		m.ReportMemory(b)
 	}
 }
