@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,19 +278,7 @@ func run(t testing.TB, n int) (heap uint64, goroutines int, took time.Duration) 
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	baseG := runtime.NumGoroutine()
-	w := memwatch.Start(10 * time.Millisecond)
-	var peakG atomic.Int64
-	stop := make(chan struct{})
-	go func() {
-		for {
-			peakG.Store(max(peakG.Load(), int64(runtime.NumGoroutine())))
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	w := memwatch.Start(5 * time.Millisecond)
 	start := time.Now()
 	if err := c.Start(ctx, m, names(n)); err != nil {
 		t.Fatal(err)
@@ -305,12 +292,11 @@ func run(t testing.TB, n int) (heap uint64, goroutines int, took time.Duration) 
 		t.Fatal(err)
 	}
 	took = time.Since(start)
-	close(stop)
 	heap, _ = w.Stop()
 	if got.Counts["noop"].OK != int64(n) {
 		t.Fatalf("%+v", got.Counts["noop"])
 	}
-	return heap - min(heap, before.HeapInuse), int(peakG.Load()) - baseG, took
+	return heap - min(heap, before.HeapInuse), w.Goroutines() - baseG, took
 }
 
 // TestClientFlat: the client's memory and goroutines do not grow with the

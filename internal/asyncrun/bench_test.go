@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -35,18 +34,6 @@ func BenchmarkMillion(b *testing.B) {
 		var ru0, ru1 syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		w := memwatch.Start(20 * time.Millisecond)
-		var peakG atomic.Int64
-		stop := make(chan struct{})
-		go func() {
-			for {
-				peakG.Store(max(peakG.Load(), int64(runtime.NumGoroutine())))
-				select {
-				case <-stop:
-					return
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-		}()
 		t0 := time.Now()
 		if err := c.Start(ctx, m, names(n)); err != nil {
 			b.Fatal(err)
@@ -62,7 +49,6 @@ func BenchmarkMillion(b *testing.B) {
 			b.Fatal(err)
 		}
 		t3 := time.Now()
-		close(stop)
 		heap, _ := w.Stop()
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 		cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
@@ -75,7 +61,7 @@ func BenchmarkMillion(b *testing.B) {
 		b.ReportMetric(t3.Sub(t2).Seconds(), "collect-s")
 		b.ReportMetric(cpu.Seconds(), "client-cpu-s")
 		b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(peakG.Load()), "peak-goroutines")
+		b.ReportMetric(float64(w.Goroutines()), "peak-goroutines")
 		waves := math.Ceil(float64(m.Batches) / concurrency)
 		for _, perDomain := range []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second} {
 			b.Logf("1,000,000 domains, %d invocations, %d at once: %g waves; slowest domain per batch %s -> about %s in Lambda, %.0f GB-s at 512 MB",

@@ -1,5 +1,6 @@
 // Package memwatch samples the peak memory of the process while a
-// benchmark runs: the heap in use and the memory obtained from the OS.
+// benchmark runs: the heap in use, the memory obtained from the OS, and
+// the number of goroutines.
 package memwatch
 
 import (
@@ -13,6 +14,7 @@ type Watch struct {
 	stop           chan struct{}
 	done           chan struct{}
 	peakHeap, peak atomic.Uint64
+	peakG          atomic.Int64
 }
 
 // Start samples every interval (runtime.ReadMemStats briefly stops the
@@ -28,6 +30,7 @@ func Start(interval time.Duration) *Watch {
 			runtime.ReadMemStats(&ms)
 			w.peakHeap.Store(max(w.peakHeap.Load(), ms.HeapInuse))
 			w.peak.Store(max(w.peak.Load(), ms.Sys))
+			w.peakG.Store(max(w.peakG.Load(), int64(runtime.NumGoroutine())))
 			select {
 			case <-w.stop:
 				return
@@ -45,3 +48,7 @@ func (w *Watch) Stop() (heapInuse, sys uint64) {
 	<-w.done
 	return w.peakHeap.Load(), w.peak.Load()
 }
+
+// Goroutines is the peak number of goroutines seen (the watcher's own
+// included); call it after Stop.
+func (w *Watch) Goroutines() int { return int(w.peakG.Load()) }

@@ -1,6 +1,7 @@
 package memwatch
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -16,5 +17,21 @@ func TestPeakSeesAnAllocation(t *testing.T) {
 	sink = nil
 	if heap < 64<<20 || sys < heap {
 		t.Errorf("peaks %d heap, %d sys; want at least the 64 MiB allocated", heap, sys)
+	}
+}
+
+func TestPeakSeesGoroutines(t *testing.T) {
+	base := runtime.NumGoroutine()
+	w := Start(5 * time.Millisecond)
+	release := make(chan struct{})
+	for range 100 {
+		go func() { <-release }()
+	}
+	time.Sleep(30 * time.Millisecond)
+	close(release)
+	time.Sleep(20 * time.Millisecond)
+	w.Stop()
+	if g := w.Goroutines(); g < base+100 {
+		t.Errorf("peak %d goroutines; want at least %d", g, base+100)
 	}
 }
