@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/domainscan/domain-scan/internal/lab"
-	"github.com/domainscan/domain-scan/internal/lab/labtest"
 )
 
 var runIDPattern = regexp.MustCompile(`asynchronous run ([0-9a-f-]{36})`)
@@ -31,12 +30,7 @@ func TestAsyncMatchesLocal(t *testing.T) {
 			scenarios = append(scenarios, sc)
 		}
 	}
-	l := labtest.Start(t, scenarios...)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("Domain\n"+strings.Join(l.Domains(), "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	l, dir, in := labList(t, scenarios)
 	scanners := []string{"pshtt", "trustymail", "sslyze"}
 	common := append([]string{"scan", in, "--scan=" + strings.Join(scanners, ","), "-q", "--timeout=3", "--smtp-timeout=2",
 		"--hsts-preload-list=" + l.PreloadURL, "--hsts-preload-pending=" + l.PendingURL}, l.ScanFlags()...)

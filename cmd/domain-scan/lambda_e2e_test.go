@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -132,6 +133,46 @@ func awsEnv(t *testing.T, endpoint string) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 }
 
+// labList serves the scenarios from a lab and writes their domains to an
+// input CSV in a fresh directory; it returns the lab, the directory and
+// the CSV's path.
+func labList(t *testing.T, scenarios []*lab.Scenario) (l *labtest.Lab, dir, in string) {
+	t.Helper()
+	l = labtest.Start(t, scenarios...)
+	dir = t.TempDir()
+	in = filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("Domain\n"+strings.Join(l.Domains(), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return l, dir, in
+}
+
+// localAndLambda runs the scan args twice, into dir/local and, through
+// the emulator, into dir/lambda, and returns the two output directories.
+func localAndLambda(t *testing.T, dir string, args []string) (local, remote string) {
+	t.Helper()
+	local, remote = filepath.Join(dir, "local"), filepath.Join(dir, "lambda")
+	if code, _, stderr := runCLI(t, append(slices.Clip(args), "--output", local)...); code != 0 {
+		t.Fatalf("local scan: %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append(slices.Clip(args), "--output", remote, "--lambda", "--lambda-function=function", "--serial")...); code != 0 {
+		t.Fatalf("lambda scan: %d\n%s", code, stderr)
+	}
+	return local, remote
+}
+
+// sameResults requires results/<file> to be identical in both outputs and
+// returns the local one.
+func sameResults(t *testing.T, local, remote, file string) string {
+	t.Helper()
+	a, _ := os.ReadFile(filepath.Join(local, "results", file))
+	b, _ := os.ReadFile(filepath.Join(remote, "results", file))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Errorf("%s differs between local and Lambda:\nlocal:\n%s\nlambda:\n%s", file, a, b)
+	}
+	return string(a)
+}
+
 // TestLambdaMatchesLocal scans lab domains with pshtt and noop locally and
 // through the emulator, and requires identical results files.
 func TestLambdaMatchesLocal(t *testing.T) {
@@ -144,33 +185,14 @@ func TestLambdaMatchesLocal(t *testing.T) {
 			scenarios = append(scenarios, sc)
 		}
 	}
-	l := labtest.Start(t, scenarios...)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	var list strings.Builder
-	list.WriteString("Domain\n")
-	for _, d := range l.Domains() {
-		list.WriteString(d + "\n")
-	}
-	if err := os.WriteFile(in, []byte(list.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	l, dir, in := labList(t, scenarios)
 	common := append([]string{"scan", in, "--scan=pshtt,noop", "--sort", "-q",
 		"--hsts-preload-list=" + l.PreloadURL, "--hsts-preload-pending=" + l.PendingURL}, l.ScanFlags()...)
-	local, remote, batched := filepath.Join(dir, "local"), filepath.Join(dir, "lambda"), filepath.Join(dir, "batched")
-	if code, _, stderr := runCLI(t, append(common, "--output", local)...); code != 0 {
-		t.Fatalf("local scan: %d\n%s", code, stderr)
-	}
-	if code, _, stderr := runCLI(t, append(common, "--output", remote, "--lambda", "--lambda-function=function", "--serial")...); code != 0 {
-		t.Fatalf("lambda scan: %d\n%s", code, stderr)
-	}
+	local, remote := localAndLambda(t, dir, common)
 	for _, f := range []string{"pshtt.csv", "noop.csv"} {
-		a, _ := os.ReadFile(filepath.Join(local, "results", f))
-		b, _ := os.ReadFile(filepath.Join(remote, "results", f))
-		if len(a) == 0 || string(a) != string(b) {
-			t.Errorf("%s differs between local and Lambda:\nlocal:\n%s\nlambda:\n%s", f, a, b)
-		}
+		sameResults(t, local, remote, f)
 	}
+	batched := filepath.Join(dir, "batched")
 	// Batched, with --meta: the Lambda columns are filled on every row.
 	if code, _, stderr := runCLI(t, append(common, "--output", batched, "--lambda", "--lambda-function=function",
 		"--serial", "--lambda-batch=4", "--meta")...); code != 0 {
@@ -202,27 +224,11 @@ func TestLambdaTrustymailMatchesLocal(t *testing.T) {
 			scenarios = append(scenarios, sc)
 		}
 	}
-	l := labtest.Start(t, scenarios...)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("Domain\n"+strings.Join(l.Domains(), "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	l, dir, in := labList(t, scenarios)
 	common := append([]string{"scan", in, "--scan=trustymail", "--sort", "-q", "--timeout=3", "--smtp-timeout=2"}, l.ScanFlags()...)
-	local, remote := filepath.Join(dir, "local"), filepath.Join(dir, "lambda")
-	if code, _, stderr := runCLI(t, append(common, "--output", local)...); code != 0 {
-		t.Fatalf("local scan: %d\n%s", code, stderr)
-	}
-	if code, _, stderr := runCLI(t, append(common, "--output", remote, "--lambda", "--lambda-function=function", "--serial")...); code != 0 {
-		t.Fatalf("lambda scan: %d\n%s", code, stderr)
-	}
-	a, _ := os.ReadFile(filepath.Join(local, "results", "trustymail.csv"))
-	b, _ := os.ReadFile(filepath.Join(remote, "results", "trustymail.csv"))
-	if n := strings.Count(string(a), "\n"); n != len(scenarios)+1 {
+	local, remote := localAndLambda(t, dir, common)
+	if n := strings.Count(sameResults(t, local, remote, "trustymail.csv"), "\n"); n != len(scenarios)+1 {
 		t.Errorf("local trustymail.csv has %d lines for %d domains", n, len(scenarios))
-	}
-	if string(a) != string(b) {
-		t.Errorf("trustymail.csv differs between local and Lambda:\nlocal:\n%s\nlambda:\n%s", a, b)
 	}
 }
 
@@ -238,28 +244,12 @@ func TestLambdaSslyzeMatchesLocal(t *testing.T) {
 			scenarios = append(scenarios, sc)
 		}
 	}
-	l := labtest.Start(t, scenarios...)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("Domain\n"+strings.Join(l.Domains(), "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	l, dir, in := labList(t, scenarios)
 	common := append([]string{"scan", in, "--scan=pshtt,trustymail,sslyze", "--sort", "-q", "--timeout=3", "--smtp-timeout=2",
 		"--hsts-preload-list=" + l.PreloadURL, "--hsts-preload-pending=" + l.PendingURL}, l.ScanFlags()...)
-	local, remote := filepath.Join(dir, "local"), filepath.Join(dir, "lambda")
-	if code, _, stderr := runCLI(t, append(common, "--output", local)...); code != 0 {
-		t.Fatalf("local scan: %d\n%s", code, stderr)
-	}
-	if code, _, stderr := runCLI(t, append(common, "--output", remote, "--lambda", "--lambda-function=function", "--serial")...); code != 0 {
-		t.Fatalf("lambda scan: %d\n%s", code, stderr)
-	}
-	a, _ := os.ReadFile(filepath.Join(local, "results", "sslyze.csv"))
-	b, _ := os.ReadFile(filepath.Join(remote, "results", "sslyze.csv"))
-	if n := strings.Count(string(a), "\n"); n < len(scenarios)/2 {
+	local, remote := localAndLambda(t, dir, common)
+	if n := strings.Count(sameResults(t, local, remote, "sslyze.csv"), "\n"); n < len(scenarios)/2 {
 		t.Errorf("local sslyze.csv has %d lines for %d domains", n, len(scenarios))
-	}
-	if string(a) != string(b) {
-		t.Errorf("sslyze.csv differs between local and Lambda:\nlocal:\n%s\nlambda:\n%s", a, b)
 	}
 }
 
