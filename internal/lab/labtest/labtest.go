@@ -50,3 +50,21 @@ func (l *Lab) Scenario(t testing.TB, domain string) *lab.Scenario {
 	t.Fatalf("no lab scenario %q", domain)
 	return nil
 }
+
+// Scenarios returns the catalogue scenarios of the given domains (to
+// serve only them with Start), failing the test if one is missing.
+func Scenarios(t testing.TB, domains ...string) []*lab.Scenario {
+	t.Helper()
+	var out []*lab.Scenario
+	for _, sc := range lab.Catalogue() {
+		for _, d := range domains {
+			if sc.Domain == d {
+				out = append(out, sc)
+			}
+		}
+	}
+	if len(out) != len(domains) {
+		t.Fatalf("found %d of the scenarios %v", len(out), domains)
+	}
+	return out
+}

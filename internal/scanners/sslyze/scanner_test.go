@@ -19,7 +19,6 @@ import (
 
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/engine"
-	"github.com/domainscan/domain-scan/internal/lab"
 	"github.com/domainscan/domain-scan/internal/lab/labtest"
 	"github.com/domainscan/domain-scan/internal/scan"
 	"github.com/domainscan/domain-scan/internal/scanners/pshtt"
@@ -91,26 +90,10 @@ func TestPrepareTargets(t *testing.T) {
 	}
 }
 
-func scenarios(t *testing.T, names ...string) []*lab.Scenario {
-	t.Helper()
-	var out []*lab.Scenario
-	for _, sc := range lab.Catalogue() {
-		for _, n := range names {
-			if sc.Domain == n {
-				out = append(out, sc)
-			}
-		}
-	}
-	if len(out) != len(names) {
-		t.Fatalf("found %d of %v", len(out), names)
-	}
-	return out
-}
-
 // TestMailCache: two domains on one mail server, scanned at the same time,
 // cost one scan of it.
 func TestMailCache(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
 	s := New()
 	initScanner(t, s, l.Lab)
 	in, _ := json.Marshal(inputs{Targets: []target{{Host: "mx.shared-mail.test", Port: 25, STARTTLS: true, Mail: true}}})
@@ -138,7 +121,7 @@ func TestMailCache(t *testing.T) {
 // TestStalledServer: a server that accepts and never answers costs one
 // endpoint deadline at most, and gets its row.
 func TestStalledServer(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "stalled-handshake.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "stalled-handshake.test")...)
 	s := New()
 	initScanner(t, s, l.Lab, "--sslyze-timeout=500ms", "--sslyze-deadline=3s")
 	start := time.Now()
@@ -158,7 +141,7 @@ func TestStalledServer(t *testing.T) {
 // TestFlags: --sslyze-certs=false and --sslyze-reneg=false leave those
 // columns empty; values are required and checked.
 func TestFlags(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "tls-modern.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "tls-modern.test")...)
 	s := New()
 	initScanner(t, s, l.Lab, "--sslyze-certs=false", "--sslyze-reneg=no", "--sslyze-serial=true")
 	res, err := s.Scan(context.Background(), scan.Job{Target: scan.Target{Domain: "tls-modern.test"}})
@@ -196,7 +179,7 @@ var volatile = regexp.MustCompile(`127\.\d+\.\d+\.\d+(:\d+)?|\d{4}-\d\d-\d\dT\d\
 func TestGoldenCSV(t *testing.T) {
 	names := []string{"tls-modern.test", "www-canonical.test", "sslv3.test", "rc4.test", "expired.test",
 		"mail-starttls.test", "smtp-timeouts.test", "ecdsa-p256.test", "no-mx.test"}
-	l := labtest.Start(t, scenarios(t, names...)...)
+	l := labtest.Start(t, labtest.Scenarios(t, names...)...)
 	ps, tm, ss := pshtt.New(), trustymail.New(), New()
 	initScanner(t, ps, l.Lab, "--hsts-preload-list="+l.PreloadURL, "--hsts-preload-pending="+l.PendingURL)
 	initScanner(t, tm, l.Lab, "--timeout=2", "--smtp-timeout=1")
@@ -293,7 +276,7 @@ func (p *faultyProxy) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 // failed; certificates are still reported. Single dropped connections are
 // retried and change nothing.
 func TestIncompleteProtocolScan(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "tls-modern.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "tls-modern.test")...)
 	nw := l.Network()
 	upstream := func(ctx context.Context) (net.Conn, error) { return nw.DialContext(ctx, "tcp", "tls-modern.test:443") }
 	job := scan.Job{Target: scan.Target{Domain: "tls-modern.test"}}

@@ -17,33 +17,16 @@ import (
 
 	"github.com/domainscan/domain-scan/internal/cache"
 	"github.com/domainscan/domain-scan/internal/engine"
-	"github.com/domainscan/domain-scan/internal/lab"
 	"github.com/domainscan/domain-scan/internal/lab/labtest"
 	"github.com/domainscan/domain-scan/internal/scan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func scenarios(t *testing.T, names ...string) []*lab.Scenario {
-	t.Helper()
-	var out []*lab.Scenario
-	for _, sc := range lab.Catalogue() {
-		for _, n := range names {
-			if sc.Domain == n {
-				out = append(out, sc)
-			}
-		}
-	}
-	if len(out) != len(names) {
-		t.Fatalf("found %d of the scenarios %v", len(out), names)
-	}
-	return out
-}
-
 // TestSMTPCache: two domains on one mail server, scanned at the same time,
 // cost one probe per host:port; without the cache, one per domain.
 func TestSMTPCache(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
 	for _, tc := range []struct {
 		name      string
 		flags     []string
@@ -91,7 +74,7 @@ func TestSMTPCache(t *testing.T) {
 // columns of checks that did not run are None. --starttls implies --mx
 // (it crashed the original).
 func TestScanTypes(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "mail-perfect.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "mail-perfect.test")...)
 	for _, tc := range []struct {
 		flag string
 		want map[string]string
@@ -117,7 +100,7 @@ func TestScanTypes(t *testing.T) {
 // travel with later jobs whose domains share the mail server (Prepare),
 // and the function then contacts nobody.
 func TestLambdaFastCache(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "shared-mx-a.test", "shared-mx-b.test")...)
 	client := New()
 	if err := client.Init(context.Background(), scan.Run{Remote: true, Net: l.Network(), CAFile: l.CAFile}); err != nil {
 		t.Fatal(err)
@@ -161,7 +144,7 @@ func TestLambdaFastCache(t *testing.T) {
 // TestDeadline: a domain whose DNS never answers still gets its row before
 // the scan's deadline, with the lookups recorded as timed out.
 func TestDeadline(t *testing.T) {
-	l := labtest.Start(t, scenarios(t, "dns-timeout.test")...)
+	l := labtest.Start(t, labtest.Scenarios(t, "dns-timeout.test")...)
 	s := newLabScanner(t, l.Lab, "--timeout=30")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -299,7 +282,7 @@ func TestGoldenCSV(t *testing.T) {
 	names := []string{"mail-perfect.test", "mail-starttls.test", "nxdomain.test", "servfail.test",
 		"smtp-554-close.test", "spf-redirect.test", "dmarc-warnings.test", "dmarc-ext-noauth.test",
 		"dmarc-base.test", "sub.dmarc-base.test", "starttls-expired.test", "mx-ipv6-only.test"}
-	l := labtest.Start(t, scenarios(t, names...)...)
+	l := labtest.Start(t, labtest.Scenarios(t, names...)...)
 	s := newLabScanner(t, l.Lab)
 	dir := t.TempDir()
 	e, err := engine.New(engine.Config{ResultsDir: filepath.Join(dir, "results"), Cache: cache.New(filepath.Join(dir, "cache")),
